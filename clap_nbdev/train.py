@@ -7,7 +7,7 @@ __all__ = ['PRESETS', 'RESUME_MUST_MATCH', 'resolve_config', 'requested_processe
            'lr_multiplier', 'atomic_save', 'text_to_clip_recall', 'TrainStep', 'class_split', 'build_datasets',
            'evaluate', 'export_encoder', 'train']
 
-# %% ../nbs/04_train.ipynb #ea95da14
+# %% ../nbs/04_train.ipynb #09bea7fc
 import json
 import math
 import os
@@ -34,7 +34,7 @@ from .data import (ClipDataset, ClipSpec, EpochSampler, anet_labels, class_index
 from .models import video_encoder, TextEncoder, CLAPModel
 from .losses import VARIANTS, CLAPLoss, text_ids_of
 
-# %% ../nbs/04_train.ipynb #f861387e
+# %% ../nbs/04_train.ipynb #69646326
 PRESETS = {
     'default': dict(backbone='r2plus1d_18_w32', frames=8, clip_fps=7.5, short_side=73, crop=64, clips_per_segment=5,
                     batch_size=16, epochs=5, optimizer='adamw', lr_backbone=2e-3, lr_heads=2e-3, weight_decay=1e-4,
@@ -59,7 +59,7 @@ def resolve_config(preset:str='default', # a key of `PRESETS`
     if cfg['variant'] not in VARIANTS: raise ValueError(f"unknown variant {cfg['variant']!r}; choose from {sorted(VARIANTS)}")
     return cfg
 
-# %% ../nbs/04_train.ipynb #39bf358c
+# %% ../nbs/04_train.ipynb #58230afd
 def requested_processes(cmdline:list) -> int|None:
     "The `--num_processes` an `accelerate launch` command line asks for, if it is one."
     if not any(a.endswith('accelerate') or a == 'launch' for a in cmdline[:3]): return None
@@ -83,7 +83,7 @@ def check_world_size(num_processes:int, # processes actually running (`accelerat
             f'accelerate launch was asked for {want} processes but started {num_processes}: its --cpu flag starts one. '
             f'For {want} CPU ranks run: ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes {want} -m clap_nbdev.train')
 
-# %% ../nbs/04_train.ipynb #a2ae8b94
+# %% ../nbs/04_train.ipynb #367b0d2a
 class EpochShuffle(Sampler):
     "A permutation of `range(n)` that depends only on `seed` and the epoch set by `set_epoch`."
     def __init__(self, n:int, seed:int=0):
@@ -94,7 +94,7 @@ class EpochShuffle(Sampler):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         return iter(torch.randperm(self.n, generator=g).tolist())
 
-# %% ../nbs/04_train.ipynb #405989dd
+# %% ../nbs/04_train.ipynb #d1c8bdfd
 def lr_multiplier(epoch:float, # fractional epoch: step / steps_per_epoch
                   schedule:str, # 'step', 'tsp' or 'cosine'
                   epochs:int, # length of the run
@@ -111,7 +111,7 @@ def lr_multiplier(epoch:float, # fractional epoch: step / steps_per_epoch
         return 0.5 * (1 + math.cos(math.pi * min(1., (epoch - warmup_epochs) / max(epochs - warmup_epochs, 1e-9))))
     raise ValueError(f'unknown schedule {schedule!r}: step, tsp or cosine')
 
-# %% ../nbs/04_train.ipynb #a6f7f98c
+# %% ../nbs/04_train.ipynb #6cd508e0
 def atomic_save(obj, # anything `torch.save` takes
                 path:Path): # destination; replaced in one step
     "`torch.save(obj, path)` so that a crash at any moment leaves either the old or the new file."
@@ -125,7 +125,7 @@ def atomic_save(obj, # anything `torch.save` takes
     finally:
         if tmp.exists(): tmp.unlink()
 
-# %% ../nbs/04_train.ipynb #6e20413b
+# %% ../nbs/04_train.ipynb #8ca5f5eb
 def text_to_clip_recall(z_v:torch.Tensor, # clip embeddings [N, D]
                         z_t:torch.Tensor, # the embedding of each clip's text [N, D]
                         texts:list, # each clip's text (queries are the distinct ones)
@@ -141,7 +141,7 @@ def text_to_clip_recall(z_v:torch.Tensor, # clip embeddings [N, D]
     chance = float(np.mean([texts.count(t) / len(texts) for t in queries]))
     return float(np.mean(hits)), chance
 
-# %% ../nbs/04_train.ipynb #c3cc6640
+# %% ../nbs/04_train.ipynb #65398815
 class TrainStep(nn.Module):
     "Model and loss in one module, so that DDP synchronises every trained parameter."
     def __init__(self, model:nn.Module, loss:nn.Module):
@@ -152,7 +152,7 @@ class TrainStep(nn.Module):
         ids = text_ids_of(batch['text']) if self.loss.shared_positives else None
         return self.loss(out, batch['region'], batch['action'], ids), out
 
-# %% ../nbs/04_train.ipynb #2efaae00
+# %% ../nbs/04_train.ipynb #69a11ef0
 def _set_lr(optimizer, mult):
     for g in optimizer.param_groups: g['lr'] = g['base_lr'] * mult
 
@@ -162,7 +162,7 @@ def _rng_state():
 def _set_rng_state(s):
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
 
-# %% ../nbs/04_train.ipynb #aa21a9f3
+# %% ../nbs/04_train.ipynb #cd26cca7
 def class_split(root:Path|None, db:dict):
     "Seen and unseen classes: from `synth.json` when present, else every training label is seen."
     meta = root / 'synth.json' if root else None
@@ -197,7 +197,7 @@ def build_datasets(cfg:dict, # resolved config (`resolve_config`)
         out.append(ds)
     return out[0], out[1], seen, unseen
 
-# %% ../nbs/04_train.ipynb #5a60be3f
+# %% ../nbs/04_train.ipynb #1aab92a2
 @torch.no_grad()
 def evaluate(accelerator:Accelerator, step:TrainStep, text_encoder, loader, n_seen:int):
     "Region accuracy, action accuracy (seen classes) and text-to-clip R@1 on `loader`."
@@ -227,7 +227,7 @@ def evaluate(accelerator:Accelerator, step:TrainStep, text_encoder, loader, n_se
         m['val_t2v_r1'], m['val_t2v_chance'] = text_to_clip_recall(r['z_v'], r['z_t'], r['text_id'].tolist())
     return m
 
-# %% ../nbs/04_train.ipynb #52370440
+# %% ../nbs/04_train.ipynb #32e3cc6e
 def export_encoder(video_encoder:nn.Module, # the trained encoder (`fc` is identity)
                    path:Path, # `.safetensors` file to write
                    meta:dict): # architecture and clip geometry, stored as metadata
@@ -336,12 +336,16 @@ def _run(cfg:dict):
                     raise FloatingPointError(f'non-finite loss at epoch {epoch}, batch {b} ({ {k: float(v) for k, v in parts.items()} }); '
                                              f'the last good state is {ckpt_path if ckpt_path.exists() else "not saved yet"}')
                 accelerator.backward(parts['loss'])
-                if cfg['clip_grad'] and accelerator.sync_gradients: accelerator.clip_grad_norm_(step.parameters(), cfg['clip_grad'])
+                if accelerator.sync_gradients:  # the norm is checked even unclipped: a non-finite step must not reach the weights
+                    norm = accelerator.clip_grad_norm_(step.parameters(), cfg['clip_grad'] or float('inf'))
+                    if not torch.isfinite(norm):
+                        raise FloatingPointError(f'non-finite gradient at epoch {epoch}, batch {b} (loss {parts["loss"].item():.4g}); '
+                                                 f'the last good state is {ckpt_path if ckpt_path.exists() else "not saved yet"}')
                 opt.step(); opt.zero_grad()
             ep['clips'] += len(batch['text']) * accelerator.num_processes
             for k, v in parts.items(): ep['sums'][k] += v.item()
             ep['sums']['n'] += 1
-            bar.set_postfix(loss=f"{float(parts['loss']):.3f}", lr=f"{opt.param_groups[0]['lr']:.2g}",
+            bar.set_postfix(loss=f"{parts['loss'].item():.3f}", lr=f"{opt.param_groups[0]['lr']:.2g}",
                             clips_s=f"{ep['clips'] / (time.time() - ep['t0'] + ep['time']):.1f}")
             if cfg['save_every'] and (b + 1) % cfg['save_every'] == 0 and b + 1 < steps_per_epoch: save(epoch, b + 1, ep)
         batch0, train_time, sums = 0, time.time() - ep['t0'] + ep['time'], ep['sums']
@@ -366,7 +370,7 @@ def _run(cfg:dict):
     accelerator.wait_for_everyone()
     return history
 
-# %% ../nbs/04_train.ipynb #7b355203
+# %% ../nbs/04_train.ipynb #33673700
 @call_parse
 def train(preset:str='default', # 'default' (embedded dataset, 2 CPU cores, ~10 min) or 'paper' (section 4.1)
           data:str=None, # dataset folder with the synthetic/ActivityNet layout (default: the embedded synthetic dataset)
