@@ -10,7 +10,7 @@ __all__ = ['log', 'VIDEO_EXTS', 'TSP_GT_COLUMNS', 'TSP_META_COLUMNS', 'KINETICS_
            'decode_frames', 'to_clip', 'template', 'closest_caption', 'clip_text', 'index_videos', 'ClipDataset',
            'collate', 'EpochSampler', 'anet_clip_dataset', 'plot_segments', 'show_clips']
 
-# %% ../nbs/01_data.ipynb #89878cf4
+# %% ../nbs/01_data.ipynb #114a31da
 import csv
 import json
 import logging
@@ -25,12 +25,12 @@ import numpy as np
 import torch
 from fastcore.basics import store_attr
 from fastcore.script import call_parse
-from torch.utils.data import Dataset, Sampler
+from torch.utils.data import Dataset, Sampler, default_collate
 
-# %% ../nbs/01_data.ipynb #574348e0
+# %% ../nbs/01_data.ipynb #7711c45d
 log = logging.getLogger(__name__)
 
-# %% ../nbs/01_data.ipynb #a5b4a9e5
+# %% ../nbs/01_data.ipynb #f8ba8c1d
 VIDEO_EXTS = ('.mp4', '.mkv', '.webm', '.avi', '.mov')
 
 def bare_id(name:str) -> str:
@@ -43,7 +43,7 @@ def prefixed_id(name:str) -> str:
     "The `v_<id>` form used by caption keys, TSP's CSVs and file names."
     return 'v_' + bare_id(name)
 
-# %% ../nbs/01_data.ipynb #000c05f8
+# %% ../nbs/01_data.ipynb #1f49168b
 def load_anet(path:str|Path) -> dict:
     "The `database` of an ActivityNet-1.3 JSON (or of a bare database dict file), keyed by bare video id."
     d = json.loads(Path(path).read_text())
@@ -57,7 +57,7 @@ def anet_labels(db:dict, subset:str=None) -> list:
     "Sorted distinct labels annotated in `db` (in one `subset` if given)."
     return sorted({a['label'] for v in db.values() if subset in (None, v.get('subset')) for a in v.get('annotations', [])})
 
-# %% ../nbs/01_data.ipynb #427defb6
+# %% ../nbs/01_data.ipynb #f5c214d4
 @dataclass(frozen=True)
 class Caption:
     "One sentence of ActivityNet Captions with its interval in seconds."
@@ -95,7 +95,7 @@ def load_captions(*paths:str|Path, # ActivityNet Captions JSON files (e.g. `val_
             out[k] = sorted(out.get(k, []) + caps, key=lambda c: (c.start, c.end))
     return out
 
-# %% ../nbs/01_data.ipynb #7becc34a
+# %% ../nbs/01_data.ipynb #b05e58b0
 class VideoError(RuntimeError):
     "A video that cannot be used, with its file and the problem."
     def __init__(self, path, problem):
@@ -130,7 +130,7 @@ def probe_video(path:str|Path) -> VideoMeta:
     if not rate or not w or not h or n <= 0: raise VideoError(path, f'bad header: {n} frames, {rate} fps, {w}x{h}')
     return VideoMeta(str(path), int(n), float(rate), int(w), int(h))
 
-# %% ../nbs/01_data.ipynb #562e1835
+# %% ../nbs/01_data.ipynb #05c7dee8
 @dataclass
 class Segment:
     "A stretch of one video that is all foreground (an action instance) or all background."
@@ -193,7 +193,7 @@ def write_meta_csv(metas:list, # `VideoMeta`s
         for m in metas: w.writerow([Path(m.path).name, repr(m.duration), m.fps, m.n_frames])
     return Path(path)
 
-# %% ../nbs/01_data.ipynb #1b8f8825
+# %% ../nbs/01_data.ipynb #6d111a76
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
 
@@ -214,7 +214,7 @@ class ClipSpec:
     def duration(self) -> float: return self.frames / self.fps
     def __repr__(self): return f'ClipSpec({self.__dict__})'
 
-# %% ../nbs/01_data.ipynb #455e0f0b
+# %% ../nbs/01_data.ipynb #db5cde7f
 def uncovered(intervals, # `(start, end)` pairs, in any order, possibly overlapping or nested
               duration:float): # the video's duration
     "The parts of `[0, duration]` covered by none of `intervals`, in order."
@@ -226,7 +226,7 @@ def uncovered(intervals, # `(start, end)` pairs, in any order, possibly overlapp
     if t < duration: out.append((t, duration))
     return [(s, e) for s, e in out if e > s]
 
-# %% ../nbs/01_data.ipynb #06a9781d
+# %% ../nbs/01_data.ipynb #dc1d20c8
 def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare id
                   subset:str='training', # 'training', 'validation'...
                   classes:dict=None, # label -> action index (default: `class_index` of `keep`, else of all labels in `db`)
@@ -277,7 +277,7 @@ def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare i
     report['background segments'] = sum(not s.is_fg for s in out)
     return out, report
 
-# %% ../nbs/01_data.ipynb #1577e769
+# %% ../nbs/01_data.ipynb #de8e4734
 def probe_folder(folder:str|Path, # a folder of videos
                  exts:tuple=VIDEO_EXTS): # file extensions taken as videos
     "`VideoMeta` of every readable video in `folder`, and `(file, problem)` for every other one."
@@ -289,7 +289,7 @@ def probe_folder(folder:str|Path, # a folder of videos
     return metas, bad
 
 @call_parse
-def main(out:str, # CSV to write: TSP ground truth with `--anet`, else TSP video metadata of `--videos`
+def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP video metadata of `--videos`
          anet:str=None, # ActivityNet-1.3 annotation JSON: write its segments (TSP ground-truth CSV)
          videos:str=None, # folder of videos: probed from their headers (metadata CSV, or real fps/frames for `--anet`)
          subset:str='training', # subset to write, with `--anet`
@@ -299,7 +299,7 @@ def main(out:str, # CSV to write: TSP ground truth with `--anet`, else TSP video
          fps:float=15., # clip sampling rate
          clips_per_segment:int=5): # clips per segment
     "Write TSP's ground-truth CSV of an ActivityNet subset (`--anet`), or TSP's metadata CSV of a video folder (`--videos` only)."
-    if not anet and not videos: raise SystemExit('give --anet (segments CSV) and/or --videos (metadata CSV without --anet)')
+    if not out or (not anet and not videos): raise SystemExit('need --out, and --anet (segments CSV) and/or --videos (metadata CSV without --anet)')
     metas, bad = probe_folder(videos) if videos else ([], [])
     for name, problem in bad: print(f'unreadable: {name}: {problem}')
     if not anet:
@@ -316,7 +316,7 @@ def main(out:str, # CSV to write: TSP ground truth with `--anet`, else TSP video
     print(f'wrote {len(segs)} segments to {out}')
     return report
 
-# %% ../nbs/01_data.ipynb #91205af6
+# %% ../nbs/01_data.ipynb #ddff0178
 def clip_start(start:float, end:float, # the segment, seconds
                spec:ClipSpec, # clip geometry
                slot:int, # which of the segment's `clips_per_segment` clips
@@ -336,7 +336,7 @@ def frame_indices(t0:float, # the clip's start, seconds
     first = min(max(int(round(t0 * fps)), 0), n_frames - 1 - steps[-1])
     return first + steps
 
-# %% ../nbs/01_data.ipynb #c98dbb04
+# %% ../nbs/01_data.ipynb #608b0fab
 def resized_size(width:int, height:int, short_side:int):
     "`(width, height)` with the short side scaled to `short_side`, the aspect ratio kept."
     if width <= height: return short_side, max(short_side, int(round(height * short_side / width)))
@@ -368,11 +368,12 @@ def to_clip(frames:np.ndarray, # `T x H x W x 3` uint8
     y, x = ((H - c) // 2, (W - c) // 2) if crop_uv is None else (int(crop_uv[0] * (H - c + 1)), int(crop_uv[1] * (W - c + 1)))
     frames = frames[:, y:y + c, x:x + c]
     if flip: frames = frames[:, :, ::-1]
-    clip = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2).float().div_(255)
+    frames = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)
+    clip = torch.empty(frames.shape, dtype=torch.float32).copy_(frames)  # C T H W, converted in one pass
     mean, std = torch.tensor(spec.mean).view(3, 1, 1, 1), torch.tensor(spec.std).view(3, 1, 1, 1)
-    return clip.sub_(mean).div_(std)
+    return clip.mul_(1 / (255 * std)).sub_(mean / std)  # (x / 255 - mean) / std in two passes
 
-# %% ../nbs/01_data.ipynb #e0a0fc77
+# %% ../nbs/01_data.ipynb #c84737ef
 def template(label:str, is_fg:bool) -> str:
     "The paper's prompt: `foreground of <action>` or `background of <action>`."
     return f"{'foreground' if is_fg else 'background'} of {label}"
@@ -397,7 +398,7 @@ def clip_text(label:str, is_fg:bool, # the segment's action and region
     use_caption = caption is not None and u < caption_prob and (is_fg or not dagger)
     return caption.text if use_caption else template(label, is_fg)
 
-# %% ../nbs/01_data.ipynb #acbdbb81
+# %% ../nbs/01_data.ipynb #df49091c
 def index_videos(folder:str|Path, exts:tuple=VIDEO_EXTS) -> dict:
     "Bare id -> path of every video file in `folder`."
     return {bare_id(p.name): p for p in Path(folder).iterdir() if p.suffix.lower() in exts}
@@ -461,11 +462,12 @@ class ClipDataset(Dataset):
         return {'clip': clip, 'text': clip_text(seg.label, seg.is_fg, cap, u_text, self.caption_prob, self.dagger),
                 'is_fg': seg.is_fg, 'action': seg.action, 'region': int(seg.is_fg), 'video': seg.video, 'start': start, 'end': end}
 
-# %% ../nbs/01_data.ipynb #f8825430
+# %% ../nbs/01_data.ipynb #c6c6baee
 def collate(items:list) -> dict:
     "Stack `ClipDataset` items into a batch, dropping skipped ones into `batch['skipped']` as `(video, reason)`."
     ok = [it for it in items if 'skip' not in it]
-    return {'clip': torch.stack([it['clip'] for it in ok]) if ok else torch.empty(0),
+    # `default_collate` stacks straight into shared memory inside a worker, saving a copy of the batch
+    return {'clip': default_collate([it['clip'] for it in ok]) if ok else torch.empty(0),
             'text': [it['text'] for it in ok],
             'is_fg': torch.tensor([it['is_fg'] for it in ok], dtype=torch.bool),
             'action': torch.tensor([it['action'] for it in ok], dtype=torch.long),
@@ -487,7 +489,7 @@ class EpochSampler(Sampler):
         return ((epoch, i) for i in self.sampler)
     def __len__(self): return len(self.sampler)
 
-# %% ../nbs/01_data.ipynb #8e193b1b
+# %% ../nbs/01_data.ipynb #19314297
 def anet_clip_dataset(root:str|Path, # dataset folder
                       subset:str='training', # 'training' or 'validation'
                       keep:list=None, # classes to keep (e.g. the seen ones for few-shot)
@@ -506,7 +508,7 @@ def anet_clip_dataset(root:str|Path, # dataset folder
     ds.segment_report = report
     return ds
 
-# %% ../nbs/01_data.ipynb #3fe0448e
+# %% ../nbs/01_data.ipynb #06e1a225
 def plot_segments(segments:list, # `Segment`s of one video
                   captions:list=None, # its `Caption`s
                   clips:list=None, # `(start, end, is_fg)` of sampled clips
@@ -526,7 +528,7 @@ def plot_segments(segments:list, # `Segment`s of one video
     ax.axvline(d, color='k', lw=.5)
     return ax
 
-# %% ../nbs/01_data.ipynb #da9c4087
+# %% ../nbs/01_data.ipynb #685e2d9a
 def show_clips(batch:dict, # a `collate`d batch
                spec:ClipSpec=None, # for un-normalising
                n:int=6, # clips to show
