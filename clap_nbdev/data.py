@@ -10,7 +10,7 @@ __all__ = ['log', 'VIDEO_EXTS', 'TSP_GT_COLUMNS', 'TSP_META_COLUMNS', 'KINETICS_
            'decode_frames', 'to_clip', 'template', 'closest_caption', 'clip_text', 'index_videos', 'ClipDataset',
            'collate', 'EpochSampler', 'anet_clip_dataset', 'plot_segments', 'show_clips']
 
-# %% ../nbs/01_data.ipynb #114a31da
+# %% ../nbs/01_data.ipynb #33c2b9d2
 import csv
 import json
 import logging
@@ -27,10 +27,10 @@ from fastcore.basics import store_attr
 from fastcore.script import call_parse
 from torch.utils.data import Dataset, Sampler, default_collate
 
-# %% ../nbs/01_data.ipynb #7711c45d
+# %% ../nbs/01_data.ipynb #a8a629c9
 log = logging.getLogger(__name__)
 
-# %% ../nbs/01_data.ipynb #f8ba8c1d
+# %% ../nbs/01_data.ipynb #715477a3
 VIDEO_EXTS = ('.mp4', '.mkv', '.webm', '.avi', '.mov')
 
 def bare_id(name:str) -> str:
@@ -43,7 +43,7 @@ def prefixed_id(name:str) -> str:
     "The `v_<id>` form used by caption keys, TSP's CSVs and file names."
     return 'v_' + bare_id(name)
 
-# %% ../nbs/01_data.ipynb #1f49168b
+# %% ../nbs/01_data.ipynb #7296772b
 def load_anet(path:str|Path) -> dict:
     "The `database` of an ActivityNet-1.3 JSON (or of a bare database dict file), keyed by bare video id."
     d = json.loads(Path(path).read_text())
@@ -57,7 +57,7 @@ def anet_labels(db:dict, subset:str=None) -> list:
     "Sorted distinct labels annotated in `db` (in one `subset` if given)."
     return sorted({a['label'] for v in db.values() if subset in (None, v.get('subset')) for a in v.get('annotations', [])})
 
-# %% ../nbs/01_data.ipynb #f5c214d4
+# %% ../nbs/01_data.ipynb #5be3fadd
 @dataclass(frozen=True)
 class Caption:
     "One sentence of ActivityNet Captions with its interval in seconds."
@@ -95,7 +95,7 @@ def load_captions(*paths:str|Path, # ActivityNet Captions JSON files (e.g. `val_
             out[k] = sorted(out.get(k, []) + caps, key=lambda c: (c.start, c.end))
     return out
 
-# %% ../nbs/01_data.ipynb #b05e58b0
+# %% ../nbs/01_data.ipynb #c7515503
 class VideoError(RuntimeError):
     "A video that cannot be used, with its file and the problem."
     def __init__(self, path, problem):
@@ -130,7 +130,7 @@ def probe_video(path:str|Path) -> VideoMeta:
     if not rate or not w or not h or n <= 0: raise VideoError(path, f'bad header: {n} frames, {rate} fps, {w}x{h}')
     return VideoMeta(str(path), int(n), float(rate), int(w), int(h))
 
-# %% ../nbs/01_data.ipynb #05c7dee8
+# %% ../nbs/01_data.ipynb #a9c5627f
 @dataclass
 class Segment:
     "A stretch of one video that is all foreground (an action instance) or all background."
@@ -193,7 +193,7 @@ def write_meta_csv(metas:list, # `VideoMeta`s
         for m in metas: w.writerow([Path(m.path).name, repr(m.duration), m.fps, m.n_frames])
     return Path(path)
 
-# %% ../nbs/01_data.ipynb #6d111a76
+# %% ../nbs/01_data.ipynb #3a6c03be
 KINETICS_MEAN = (0.43216, 0.394666, 0.37645)
 KINETICS_STD = (0.22803, 0.22145, 0.216989)
 
@@ -214,7 +214,7 @@ class ClipSpec:
     def duration(self) -> float: return self.frames / self.fps
     def __repr__(self): return f'ClipSpec({self.__dict__})'
 
-# %% ../nbs/01_data.ipynb #db5cde7f
+# %% ../nbs/01_data.ipynb #87243d72
 def uncovered(intervals, # `(start, end)` pairs, in any order, possibly overlapping or nested
               duration:float): # the video's duration
     "The parts of `[0, duration]` covered by none of `intervals`, in order."
@@ -226,7 +226,7 @@ def uncovered(intervals, # `(start, end)` pairs, in any order, possibly overlapp
     if t < duration: out.append((t, duration))
     return [(s, e) for s, e in out if e > s]
 
-# %% ../nbs/01_data.ipynb #dc1d20c8
+# %% ../nbs/01_data.ipynb #b8262a8f
 def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare id
                   subset:str='training', # 'training', 'validation'...
                   classes:dict=None, # label -> action index (default: `class_index` of `keep`, else of all labels in `db`)
@@ -277,7 +277,7 @@ def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare i
     report['background segments'] = sum(not s.is_fg for s in out)
     return out, report
 
-# %% ../nbs/01_data.ipynb #de8e4734
+# %% ../nbs/01_data.ipynb #ada34f3f
 def probe_folder(folder:str|Path, # a folder of videos
                  exts:tuple=VIDEO_EXTS): # file extensions taken as videos
     "`VideoMeta` of every readable video in `folder`, and `(file, problem)` for every other one."
@@ -316,7 +316,7 @@ def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP 
     print(f'wrote {len(segs)} segments to {out}')
     return report
 
-# %% ../nbs/01_data.ipynb #ddff0178
+# %% ../nbs/01_data.ipynb #2eb28765
 def clip_start(start:float, end:float, # the segment, seconds
                spec:ClipSpec, # clip geometry
                slot:int, # which of the segment's `clips_per_segment` clips
@@ -336,7 +336,7 @@ def frame_indices(t0:float, # the clip's start, seconds
     first = min(max(int(round(t0 * fps)), 0), n_frames - 1 - steps[-1])
     return first + steps
 
-# %% ../nbs/01_data.ipynb #608b0fab
+# %% ../nbs/01_data.ipynb #c42b29a2
 def resized_size(width:int, height:int, short_side:int):
     "`(width, height)` with the short side scaled to `short_side`, the aspect ratio kept."
     if width <= height: return short_side, max(short_side, int(round(height * short_side / width)))
@@ -373,7 +373,7 @@ def to_clip(frames:np.ndarray, # `T x H x W x 3` uint8
     mean, std = torch.tensor(spec.mean).view(3, 1, 1, 1), torch.tensor(spec.std).view(3, 1, 1, 1)
     return clip.mul_(1 / (255 * std)).sub_(mean / std)  # (x / 255 - mean) / std in two passes
 
-# %% ../nbs/01_data.ipynb #c84737ef
+# %% ../nbs/01_data.ipynb #fe78d0ad
 def template(label:str, is_fg:bool) -> str:
     "The paper's prompt: `foreground of <action>` or `background of <action>`."
     return f"{'foreground' if is_fg else 'background'} of {label}"
@@ -398,7 +398,7 @@ def clip_text(label:str, is_fg:bool, # the segment's action and region
     use_caption = caption is not None and u < caption_prob and (is_fg or not dagger)
     return caption.text if use_caption else template(label, is_fg)
 
-# %% ../nbs/01_data.ipynb #df49091c
+# %% ../nbs/01_data.ipynb #25dde865
 def index_videos(folder:str|Path, exts:tuple=VIDEO_EXTS) -> dict:
     "Bare id -> path of every video file in `folder`."
     return {bare_id(p.name): p for p in Path(folder).iterdir() if p.suffix.lower() in exts}
@@ -462,7 +462,7 @@ class ClipDataset(Dataset):
         return {'clip': clip, 'text': clip_text(seg.label, seg.is_fg, cap, u_text, self.caption_prob, self.dagger),
                 'is_fg': seg.is_fg, 'action': seg.action, 'region': int(seg.is_fg), 'video': seg.video, 'start': start, 'end': end}
 
-# %% ../nbs/01_data.ipynb #c6c6baee
+# %% ../nbs/01_data.ipynb #85d24511
 def collate(items:list) -> dict:
     "Stack `ClipDataset` items into a batch, dropping skipped ones into `batch['skipped']` as `(video, reason)`."
     ok = [it for it in items if 'skip' not in it]
@@ -489,7 +489,7 @@ class EpochSampler(Sampler):
         return ((epoch, i) for i in self.sampler)
     def __len__(self): return len(self.sampler)
 
-# %% ../nbs/01_data.ipynb #19314297
+# %% ../nbs/01_data.ipynb #ef6f49ed
 def anet_clip_dataset(root:str|Path, # dataset folder
                       subset:str='training', # 'training' or 'validation'
                       keep:list=None, # classes to keep (e.g. the seen ones for few-shot)
@@ -508,7 +508,7 @@ def anet_clip_dataset(root:str|Path, # dataset folder
     ds.segment_report = report
     return ds
 
-# %% ../nbs/01_data.ipynb #06e1a225
+# %% ../nbs/01_data.ipynb #4bb69418
 def plot_segments(segments:list, # `Segment`s of one video
                   captions:list=None, # its `Caption`s
                   clips:list=None, # `(start, end, is_fg)` of sampled clips
@@ -528,7 +528,7 @@ def plot_segments(segments:list, # `Segment`s of one video
     ax.axvline(d, color='k', lw=.5)
     return ax
 
-# %% ../nbs/01_data.ipynb #685e2d9a
+# %% ../nbs/01_data.ipynb #cc3f23ed
 def show_clips(batch:dict, # a `collate`d batch
                spec:ClipSpec=None, # for un-normalising
                n:int=6, # clips to show

@@ -7,7 +7,7 @@ __all__ = ['COLOURS', 'SHAPES', 'MOTIONS', 'MOTION_NAMES', 'GENERATOR_VERSION', 
            'int_pair', 'SynthConfig', 'plan_dataset', 'render_frames', 'write_mp4', 'caption_for', 'anet_json',
            'captions_json', 'make_synth', 'cache_dir', 'synth_dataset', 'main', 'contact_sheet']
 
-# %% ../nbs/00_synth.ipynb #7e406900
+# %% ../nbs/00_synth.ipynb #e2ff72ac
 import hashlib
 import json
 import math
@@ -27,7 +27,7 @@ from fastcore.script import call_parse
 from filelock import FileLock
 from PIL import Image, ImageDraw
 
-# %% ../nbs/00_synth.ipynb #848ca2d2
+# %% ../nbs/00_synth.ipynb #399167aa
 COLOURS = {'red': (220, 45, 45), 'green': (45, 185, 70), 'blue': (55, 90, 235), 'yellow': (235, 215, 45),
            'orange': (245, 140, 35), 'purple': (150, 65, 205), 'white': (240, 240, 240), 'cyan': (45, 210, 220),
            'pink': (240, 125, 190)}
@@ -51,7 +51,7 @@ def shape_polygon(shape:str, # a key of `SHAPES`
     c, s = math.cos(angle), math.sin(angle)
     return [(cx + r * (x * c - y * s), cy + r * (x * s + y * c)) for x, y in SHAPES[shape]]
 
-# %% ../nbs/00_synth.ipynb #d11a14c1
+# %% ../nbs/00_synth.ipynb #7d3225e6
 class Motion:
     "An action class: a human name, caption verbs and the pose it gives an actor at time `t`."
     def __init__(self, name:str, # class name, as in the ActivityNet taxonomy
@@ -89,8 +89,8 @@ MOTIONS = [
 ]
 MOTION_NAMES = [m.name for m in MOTIONS]
 
-# %% ../nbs/00_synth.ipynb #f38d1d27
-GENERATOR_VERSION = 1  # bump when the rendering changes, so cached datasets are regenerated
+# %% ../nbs/00_synth.ipynb #63684798
+GENERATOR_VERSION = 2  # bump when the rendering changes, so cached datasets are regenerated
 
 def float_pair(v) -> tuple:
     "A `(lo, hi)` range from a tuple or from the command line's `'lo,hi'`."
@@ -110,14 +110,14 @@ class SynthConfig:
                  n_classes:int=10, # action classes, the first `n_classes` of `MOTIONS`
                  n_unseen:int=2, # classes kept out of training (validation and testing only)
                  height:int=128, # frame height (short side)
-                 width:int=228, # frame width
+                 width:int=170, # frame width (4:3, like TSP's 171x128 Kinetics frames)
                  fps:int=30, # frame rate, as ActivityNet after TSP's re-encoding
                  action_len:float_pair=(2.5, 10.), # range of an instance's length, seconds
                  short_gap:float_pair=(0.5, 5.), # range of a short background gap, seconds
                  long_gap:float_pair=(5.5, 12.), # range of a long background gap, seconds
                  p_short_gap:float=0.45, # probability that a gap is short
                  distractors:int_pair=(1, 2), # range of drifting distractor shapes per video
-                 actor_size:float_pair=(0.12, 0.17), # actor radius as a fraction of the height
+                 actor_size:float_pair=(0.14, 0.2), # actor radius as a fraction of the height
                  noise:float=5., # std of the per-pixel noise, in grey levels
                  gop:int=30, # keyframe interval of the H.264 stream
                  crf:int=23): # H.264 quality (lower is better)
@@ -135,7 +135,7 @@ class SynthConfig:
         blob = json.dumps([GENERATOR_VERSION, self.as_dict()], sort_keys=True).encode()
         return hashlib.sha1(blob).hexdigest()[:10]
 
-# %% ../nbs/00_synth.ipynb #1075582f
+# %% ../nbs/00_synth.ipynb #29782470
 _ID_CHARS = string.ascii_letters + string.digits + '-_'
 
 def _youtube_id(rng): return ''.join(rng.choice(list(_ID_CHARS), 11))
@@ -157,7 +157,7 @@ def _plan_video(rng, cfg, vid_idx, subset, cls):
         length = float(rng.uniform(*cfg.action_len))
         n_actors = 2 if rng.random() < .2 else 1
         actors = [_actor(rng, cfg, H) for _ in range(n_actors)]
-        for a in actors: a.update(x=float(rng.uniform(.2, .8) * W), y=float(rng.uniform(.3, .75) * H))
+        for a in actors: a.update(x=float(rng.uniform(.3, .7) * W), y=float(rng.uniform(.3, .75) * H))  # where a square crop sees it
         instances.append({'segment': [t, t + length], 'actors': actors,
                           'P': float(rng.uniform(.7, 1.4)), 'dir': int(rng.choice([-1, 1]))})
         t += length
@@ -185,7 +185,7 @@ def plan_dataset(cfg:SynthConfig): # the dataset's settings
         plans.append(_plan_video(rng, cfg, i, subset, cls))
     return plans, [MOTION_NAMES[c] for c in unseen]
 
-# %% ../nbs/00_synth.ipynb #9f351146
+# %% ../nbs/00_synth.ipynb #648fbb7e
 def _backdrop(rng, H, W, span):
     "Smooth random texture, `span` pixels wider than the frame, with a random tint."
     low = rng.random((H // 12 + 2, (W + span) // 12 + 2))
@@ -251,7 +251,7 @@ def write_mp4(frames, # iterable of `H x W x 3` uint8 RGB frames
             for packet in stream.encode(): container.mux(packet)
     return n
 
-# %% ../nbs/00_synth.ipynb #a4b69039
+# %% ../nbs/00_synth.ipynb #3abe7484
 _SPEED = {True: ['quickly', 'rapidly', 'fast'], False: ['slowly', 'gently', 'calmly']}
 _WHERE = lambda y, H: 'near the top' if y < H / 2.6 else 'near the bottom' if y > H / 1.6 else 'in the middle'
 _TEMPLATES_ONE = ['A {colour} {shape} {verb} {speed} {where}.', 'We see a {colour} {shape} that {verb} {where}.',
@@ -308,7 +308,7 @@ def captions_json(plans:list, # from `plan_dataset`, one subset
                                'sentences': [' ' + sent for _, sent in events]}  # leading space: the real files have it
     return out
 
-# %% ../nbs/00_synth.ipynb #5aa17c0f
+# %% ../nbs/00_synth.ipynb #b4a3e00d
 def _render_one(args):
     plan, cfg, out = args
     n = write_mp4(render_frames(plan, cfg), Path(out) / f"v_{plan['id']}.mp4", cfg.fps, cfg.gop, cfg.crf)
@@ -348,7 +348,7 @@ def make_synth(out:str|Path, # destination folder; must not exist yet (or be emp
         if tmp.exists(): shutil.rmtree(tmp)
     return out
 
-# %% ../nbs/00_synth.ipynb #ece8de69
+# %% ../nbs/00_synth.ipynb #4992a449
 def cache_dir() -> Path:
     "Where clap_nbdev keeps generated data: `$CLAP_NBDEV_CACHE`, else `~/.cache/clap_nbdev`."
     return Path(os.environ.get('CLAP_NBDEV_CACHE', '~/.cache/clap_nbdev')).expanduser()
@@ -363,7 +363,7 @@ def synth_dataset(**kwargs) -> Path:
         if not (root / 'synth.json').exists(): make_synth(root, cfg)
     return root
 
-# %% ../nbs/00_synth.ipynb #947b319e
+# %% ../nbs/00_synth.ipynb #a4b21363
 @call_parse
 @delegates(SynthConfig.__init__)
 def main(out:str=None, # destination folder (default: the cache folder that training uses)
@@ -377,7 +377,7 @@ def main(out:str=None, # destination folder (default: the cache folder that trai
     print(f'{n} videos, {size / 2**20:.1f} MiB in {root} ({time.time() - t0:.1f} s)')
     return root
 
-# %% ../nbs/00_synth.ipynb #6091887a
+# %% ../nbs/00_synth.ipynb #388e1394
 def contact_sheet(root:str|Path, # a dataset folder (ActivityNet JSON + `videos/`)
                   ids:list=None, # video ids to show (default: the first 4 labelled ones)
                   n_frames:int=8, # frames per video
@@ -387,8 +387,11 @@ def contact_sheet(root:str|Path, # a dataset folder (ActivityNet JSON + `videos/
     root = Path(root)
     db = json.loads((root / 'activity_net.v1-3.min.json').read_text())['database']
     ids = ids or [k for k, d in db.items() if d['annotations']][:4]
-    fig, axs = plt.subplots(2 * len(ids), 1, figsize=(n_frames * 1.6, 1.9 * len(ids)),
-                            gridspec_kw={'height_ratios': [5, 1] * len(ids)})
+    res_w, res_h = (int(x) for x in db[ids[0]]['resolution'].split('x'))
+    width = 12.  # inches; a strip of `n_frames` frames fills it, each bar under it gets a fixed height
+    strip = width / (n_frames * res_w / res_h)
+    fig, axs = plt.subplots(2 * len(ids), 1, figsize=(width, len(ids) * (strip + 0.75)),
+                            gridspec_kw={'height_ratios': [strip, 0.3] * len(ids)})
     for k, vid in enumerate(ids):
         d, (ax, bar) = db[vid], axs[2 * k:2 * k + 2]
         vr = decord.VideoReader(str(root / 'videos' / f'v_{vid}.mp4'))

@@ -5,9 +5,9 @@
 # %% auto #0
 __all__ = ['PRESETS', 'RESUME_MUST_MATCH', 'resolve_config', 'requested_processes', 'check_world_size', 'EpochShuffle',
            'lr_multiplier', 'atomic_save', 'text_to_clip_recall', 'TrainStep', 'class_split', 'build_datasets',
-           'evaluate', 'export_encoder', 'train']
+           'evaluate', 'export_encoder', 'plot_metrics', 'train']
 
-# %% ../nbs/04_train.ipynb #09bea7fc
+# %% ../nbs/04_train.ipynb #0016a06f
 import json
 import math
 import os
@@ -16,12 +16,14 @@ import re
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn as nn
 from accelerate import Accelerator
+from accelerate.state import AcceleratorState, GradientState
 from fastcore.script import bool_arg, call_parse
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Sampler
@@ -30,13 +32,13 @@ from transformers.utils import logging as hf_logging
 
 from .synth import synth_dataset
 from .data import (ClipDataset, ClipSpec, EpochSampler, anet_labels, class_index, collate, load_anet,
-                             load_captions, make_segments)
+                             load_captions, make_segments, read_tsp_csv)
 from .models import video_encoder, TextEncoder, CLAPModel
 from .losses import VARIANTS, CLAPLoss, text_ids_of
 
-# %% ../nbs/04_train.ipynb #69646326
+# %% ../nbs/04_train.ipynb #64340d60
 PRESETS = {
-    'default': dict(backbone='r2plus1d_18_w32', frames=8, clip_fps=7.5, short_side=73, crop=64, clips_per_segment=5,
+    'default': dict(backbone='r2plus1d_18_w32', frames=8, clip_fps=7.5, short_side=64, crop=64, clips_per_segment=5,
                     batch_size=16, epochs=5, optimizer='adamw', lr_backbone=2e-3, lr_heads=2e-3, weight_decay=1e-4,
                     momentum=0.9, schedule='cosine', warmup_epochs=0.5, lr_gamma=0.01, lr_step_epochs=2,
                     milestones='4,6', clip_grad=1.0, mixed_precision='bf16', channels_last=True,
@@ -59,7 +61,7 @@ def resolve_config(preset:str='default', # a key of `PRESETS`
     if cfg['variant'] not in VARIANTS: raise ValueError(f"unknown variant {cfg['variant']!r}; choose from {sorted(VARIANTS)}")
     return cfg
 
-# %% ../nbs/04_train.ipynb #58230afd
+# %% ../nbs/04_train.ipynb #57819ba9
 def requested_processes(cmdline:list) -> int|None:
     "The `--num_processes` an `accelerate launch` command line asks for, if it is one."
     if not any(a.endswith('accelerate') or a == 'launch' for a in cmdline[:3]): return None
@@ -83,7 +85,7 @@ def check_world_size(num_processes:int, # processes actually running (`accelerat
             f'accelerate launch was asked for {want} processes but started {num_processes}: its --cpu flag starts one. '
             f'For {want} CPU ranks run: ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes {want} -m clap_nbdev.train')
 
-# %% ../nbs/04_train.ipynb #367b0d2a
+# %% ../nbs/04_train.ipynb #212d2765
 class EpochShuffle(Sampler):
     "A permutation of `range(n)` that depends only on `seed` and the epoch set by `set_epoch`."
     def __init__(self, n:int, seed:int=0):
@@ -94,7 +96,7 @@ class EpochShuffle(Sampler):
         g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
         return iter(torch.randperm(self.n, generator=g).tolist())
 
-# %% ../nbs/04_train.ipynb #d1c8bdfd
+# %% ../nbs/04_train.ipynb #753c68e4
 def lr_multiplier(epoch:float, # fractional epoch: step / steps_per_epoch
                   schedule:str, # 'step', 'tsp' or 'cosine'
                   epochs:int, # length of the run
@@ -111,7 +113,7 @@ def lr_multiplier(epoch:float, # fractional epoch: step / steps_per_epoch
         return 0.5 * (1 + math.cos(math.pi * min(1., (epoch - warmup_epochs) / max(epochs - warmup_epochs, 1e-9))))
     raise ValueError(f'unknown schedule {schedule!r}: step, tsp or cosine')
 
-# %% ../nbs/04_train.ipynb #6cd508e0
+# %% ../nbs/04_train.ipynb #e5fe22fa
 def atomic_save(obj, # anything `torch.save` takes
                 path:Path): # destination; replaced in one step
     "`torch.save(obj, path)` so that a crash at any moment leaves either the old or the new file."
@@ -125,7 +127,7 @@ def atomic_save(obj, # anything `torch.save` takes
     finally:
         if tmp.exists(): tmp.unlink()
 
-# %% ../nbs/04_train.ipynb #8ca5f5eb
+# %% ../nbs/04_train.ipynb #cf1370f0
 def text_to_clip_recall(z_v:torch.Tensor, # clip embeddings [N, D]
                         z_t:torch.Tensor, # the embedding of each clip's text [N, D]
                         texts:list, # each clip's text (queries are the distinct ones)
@@ -141,7 +143,7 @@ def text_to_clip_recall(z_v:torch.Tensor, # clip embeddings [N, D]
     chance = float(np.mean([texts.count(t) / len(texts) for t in queries]))
     return float(np.mean(hits)), chance
 
-# %% ../nbs/04_train.ipynb #65398815
+# %% ../nbs/04_train.ipynb #39ac0812
 class TrainStep(nn.Module):
     "Model and loss in one module, so that DDP synchronises every trained parameter."
     def __init__(self, model:nn.Module, loss:nn.Module):
@@ -152,7 +154,7 @@ class TrainStep(nn.Module):
         ids = text_ids_of(batch['text']) if self.loss.shared_positives else None
         return self.loss(out, batch['region'], batch['action'], ids), out
 
-# %% ../nbs/04_train.ipynb #69a11ef0
+# %% ../nbs/04_train.ipynb #ef1d7d40
 def _set_lr(optimizer, mult):
     for g in optimizer.param_groups: g['lr'] = g['base_lr'] * mult
 
@@ -162,7 +164,7 @@ def _rng_state():
 def _set_rng_state(s):
     random.setstate(s['python']); np.random.set_state(s['numpy']); torch.set_rng_state(s['torch'])
 
-# %% ../nbs/04_train.ipynb #cd26cca7
+# %% ../nbs/04_train.ipynb #bd36ccb8
 def class_split(root:Path|None, db:dict):
     "Seen and unseen classes: from `synth.json` when present, else every training label is seen."
     meta = root / 'synth.json' if root else None
@@ -171,33 +173,49 @@ def class_split(root:Path|None, db:dict):
         return m['seen_classes'], m['unseen_classes']
     return anet_labels(db, 'training'), []
 
+def _csv_segments(cfg:dict):
+    "Training and validation segments of two TSP ground-truth CSVs, action ids over seen-then-unseen classes."
+    if not cfg.get('valid_csv'): raise ValueError('--train_csv needs --valid_csv: a TSP ground-truth CSV of the validation videos')
+    segs = [read_tsp_csv(cfg['train_csv']), read_tsp_csv(cfg['valid_csv'])]
+    seen = sorted({g.label for g in segs[0] if g.is_fg})
+    unseen = sorted({g.label for g in segs[1] if g.is_fg} - set(seen))
+    classes = {**class_index(seen), **{c: len(seen) + i for i, c in enumerate(unseen)}}
+    segs = [[replace(g, action=classes[g.label] if g.is_fg else -1) for g in s] for s in segs]
+    reports = [Counter({'csv rows': len(s), 'foreground segments': sum(g.is_fg for g in s),
+                        'background segments': sum(not g.is_fg for g in s)}) for s in segs]
+    return segs, reports, seen, unseen
+
 def build_datasets(cfg:dict, # resolved config (`resolve_config`)
                    root:Path|None): # dataset folder, if the layout is the standard one
     "Training and validation `ClipDataset`s, and the seen and unseen classes."
-    anet = Path(cfg.get('anet') or root / 'activity_net.v1-3.min.json')
     videos = Path(cfg.get('videos') or root / 'videos')
-    db = load_anet(anet)
-    seen, unseen = class_split(root, db)
-    classes = {**class_index(seen), **{c: len(seen) + i for i, c in enumerate(sorted(unseen))}}
     spec = ClipSpec(frames=cfg['frames'], fps=cfg['clip_fps'], clips_per_segment=cfg['clips_per_segment'],
                     short_side=cfg['short_side'], crop=cfg['crop'])
+    if cfg.get('train_csv'):  # segments exactly as listed: whoever wrote the CSVs chose the gap rule and the classes
+        (train_segs, val_segs), reports, seen, unseen = _csv_segments(cfg)
+    else:
+        db = load_anet(cfg.get('anet') or root / 'activity_net.v1-3.min.json')
+        seen, unseen = class_split(root, db)
+        classes = {**class_index(seen), **{c: len(seen) + i for i, c in enumerate(sorted(unseen))}}
+        (train_segs, r_train), (val_segs, r_val) = (make_segments(db, subset, classes, keep, spec)
+                                                    for subset, keep in (('training', seen), ('validation', None)))
+        reports = [r_train, r_val]
     variant = VARIANTS[cfg['variant']]
     caption_prob = variant.caption_prob if cfg.get('caption_prob') is None else cfg['caption_prob']
     cap_file = Path(cfg.get('captions') or (root / 'captions' / 'train.json' if root else ''))
     captions = load_captions(cap_file) if caption_prob > 0 and cap_file.is_file() else None
     out = []
-    for subset, train in (('training', True), ('validation', False)):
-        segs, report = make_segments(db, subset, classes, seen if train else None, spec)
+    for segs, report, train in ((train_segs, reports[0], True), (val_segs, reports[1], False)):
         if cfg.get('max_videos'):
-            keep_ids = list(dict.fromkeys(s.video for s in segs))[:cfg['max_videos']]
-            segs = [s for s in segs if s.video in set(keep_ids)]
+            keep_ids = set(list(dict.fromkeys(s.video for s in segs))[:cfg['max_videos']])
+            segs = [s for s in segs if s.video in keep_ids]
         ds = ClipDataset(segs, videos, spec, train, captions if train else None, caption_prob if train else 0.,
                          variant.dagger, cfg['seed'])
         ds.segment_report = report
         out.append(ds)
     return out[0], out[1], seen, unseen
 
-# %% ../nbs/04_train.ipynb #1aab92a2
+# %% ../nbs/04_train.ipynb #ae29b348
 @torch.no_grad()
 def evaluate(accelerator:Accelerator, step:TrainStep, text_encoder, loader, n_seen:int):
     "Region accuracy, action accuracy (seen classes) and text-to-clip R@1 on `loader`."
@@ -227,7 +245,7 @@ def evaluate(accelerator:Accelerator, step:TrainStep, text_encoder, loader, n_se
         m['val_t2v_r1'], m['val_t2v_chance'] = text_to_clip_recall(r['z_v'], r['z_t'], r['text_id'].tolist())
     return m
 
-# %% ../nbs/04_train.ipynb #32e3cc6e
+# %% ../nbs/04_train.ipynb #42b2ec97
 def export_encoder(video_encoder:nn.Module, # the trained encoder (`fc` is identity)
                    path:Path, # `.safetensors` file to write
                    meta:dict): # architecture and clip geometry, stored as metadata
@@ -243,6 +261,8 @@ RESUME_MUST_MATCH = ('variant', 'backbone', 'frames', 'clip_fps', 'short_side', 
 def _run(cfg:dict):
     variant = VARIANTS[cfg['variant']]
     if not variant.trains: raise ValueError(f"variant {cfg['variant']!r} is the initial encoder: there is nothing to train")
+    if not torch.distributed.is_initialized():  # a second train() in one process (a notebook) may change the precision
+        AcceleratorState._reset_state(reset_partial_state=True); GradientState._reset_state()
     accelerator = Accelerator(mixed_precision=cfg['mixed_precision'], gradient_accumulation_steps=cfg['grad_accum'],
                               log_with='tensorboard' if cfg['tensorboard'] else None, project_dir=cfg['out'])
     check_world_size(accelerator.num_processes)
@@ -253,13 +273,15 @@ def _run(cfg:dict):
         out.mkdir(parents=True, exist_ok=True)
         if not cfg['resume'] and ckpt_path.exists():
             raise FileExistsError(f'{ckpt_path} exists: pass --resume to continue that run, or choose another --out')
-    root = None
-    if not cfg.get('anet'):
+    root = Path(cfg['data']) if cfg.get('data') else None
+    if root is None and not (cfg.get('anet') or cfg.get('train_csv')):
         with accelerator.main_process_first():  # one process generates the embedded dataset, the others wait
-            root = Path(cfg['data']) if cfg.get('data') else synth_dataset()
+            root = synth_dataset()
+    if root is None and not cfg.get('videos'):
+        raise ValueError('--anet and --train_csv need --videos (or --data): the folder of the videos they name')
     train_ds, val_ds, seen, unseen = build_datasets(cfg, root)
     if main:
-        run_info = dict(cfg, data=str(root or cfg.get('anet')), seen=seen, unseen=unseen, num_processes=accelerator.num_processes,
+        run_info = dict(cfg, data=str(root or cfg.get('anet') or cfg.get('train_csv')), seen=seen, unseen=unseen, num_processes=accelerator.num_processes,
                         device=str(accelerator.device), segments={'training': dict(train_ds.segment_report), 'validation': dict(val_ds.segment_report)})
         (out / 'config.json').write_text(json.dumps(run_info, indent=1))
 
@@ -349,6 +371,8 @@ def _run(cfg:dict):
                             clips_s=f"{ep['clips'] / (time.time() - ep['t0'] + ep['time']):.1f}")
             if cfg['save_every'] and (b + 1) % cfg['save_every'] == 0 and b + 1 < steps_per_epoch: save(epoch, b + 1, ep)
         batch0, train_time, sums = 0, time.time() - ep['t0'] + ep['time'], ep['sums']
+        if not sums['n']:  # every batch skipped: training on nothing must not look like a finished epoch
+            raise RuntimeError(f"epoch {epoch}: no batch could be used; skipped clips by reason: {dict(ep['skipped'])}")
         metrics = {'epoch': epoch + 1, 'step': (epoch + 1) * steps_per_epoch, 'lr': opt.param_groups[0]['lr'],
                    'train_clips_per_s': ep['clips'] / train_time, 'train_time_s': train_time,
                    **{f'train_{k}': v / sums['n'] for k, v in sums.items() if k != 'n'}}
@@ -370,13 +394,36 @@ def _run(cfg:dict):
     accelerator.wait_for_everyone()
     return history
 
-# %% ../nbs/04_train.ipynb #33673700
+# %% ../nbs/04_train.ipynb #a3760445
+def plot_metrics(run:str|Path, # a run folder (with `metrics.jsonl`)
+                 out:str|Path=None): # save the figure here (PNG) if given
+    "Training loss and validation metrics per epoch, with chance levels dashed."
+    import matplotlib.pyplot as plt
+    hist = [json.loads(l) for l in (Path(run) / 'metrics.jsonl').read_text().splitlines()]
+    ep = [h['epoch'] for h in hist]
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.4))
+    for k in ('train_loss', 'train_contrastive', 'train_ce'):
+        if k in hist[0]: a.plot(ep, [h[k] for h in hist], 'o-', label=k.removeprefix('train_'))
+    a.set_xlabel('epoch'); a.set_title('training loss'); a.legend()
+    for k, chance, c in (('val_region_acc', 'val_region_majority', 'C0'), ('val_action_acc', None, 'C1'),
+                         ('val_t2v_r1', 'val_t2v_chance', 'C2')):
+        if k not in hist[0]: continue
+        b.plot(ep, [h[k] for h in hist], 'o-', color=c, label=k.removeprefix('val_'))
+        if chance: b.plot(ep, [h[chance] for h in hist], '--', color=c, alpha=.6)
+    b.set_ylim(0, 1); b.set_xlabel('epoch'); b.set_title('validation (dashed: majority / chance)'); b.legend()
+    fig.tight_layout()
+    if out: fig.savefig(out, dpi=110)
+    return fig
+
+# %% ../nbs/04_train.ipynb #9ec31657
 @call_parse
 def train(preset:str='default', # 'default' (embedded dataset, 2 CPU cores, ~10 min) or 'paper' (section 4.1)
           data:str=None, # dataset folder with the synthetic/ActivityNet layout (default: the embedded synthetic dataset)
           anet:str=None, # ActivityNet-1.3 JSON (overrides the one in --data)
           videos:str=None, # folder of `v_<id>.mp4` videos (overrides <data>/videos)
           captions:str=None, # ActivityNet-Captions JSON for training videos (overrides <data>/captions/train.json)
+          train_csv:str=None, # TSP ground-truth CSV of the training segments, instead of an ActivityNet JSON (needs --videos)
+          valid_csv:str=None, # TSP ground-truth CSV of the validation segments, with --train_csv
           variant:str=None, # one of the paper's variants: tsp, clap_clip, clap_mask, clap, clap_nocls, clap_dagger
           backbone:str=None, # video encoder: r2plus1d_18, r3d_18, mc3_18, r2plus1d_18_w16, r2plus1d_18_w32
           weights:str=None, # initial video-encoder weights: a local state_dict (.pth/.safetensors) or 'kinetics400'

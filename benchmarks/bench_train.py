@@ -1,0 +1,73 @@
+"""Training throughput: the full pipeline against the bare model, in one run on the same shapes.
+
+    python benchmarks/bench_train.py [--preset default] [--videos 12] [--steps 12]
+
+Prints, for the preset's clip geometry and batch size:
+- pipeline clips/s: `clap_nbdev.train.train` for one epoch on the first `--videos` training videos
+  (decoding in DataLoader workers, text encoding with its cache, loss, backward, optimizer step);
+- bare-model clips/s: forward + backward + step of the same model and loss on random tensors of the
+  same shape (the limit on this machine), in the preset's precision and memory format;
+- the ratio pipeline / bare (target >= 0.9x), and the bare model's clips/s in fp32 / bf16 autocast,
+  with and without channels_last_3d.
+Runs unchanged on a CUDA machine (it reports the device); timings are only comparable within one run.
+"""
+import argparse, json, tempfile, time
+from pathlib import Path
+
+import torch
+
+from clap_nbdev.losses import CLAPLoss
+from clap_nbdev.models import CLAPModel, video_encoder
+from clap_nbdev.train import PRESETS, TrainStep, resolve_config, train
+
+
+def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None):
+    "Clips/s of forward + backward + AdamW step on random clips of the preset's shape."
+    bf16 = cfg['mixed_precision'] == 'bf16' if bf16 is None else bf16
+    channels_last = cfg['channels_last'] if channels_last is None else channels_last
+    torch.manual_seed(0)
+    model = CLAPModel(video_encoder(cfg['backbone']), 384, 8).to(device)
+    if channels_last: model = model.to(memory_format=torch.channels_last_3d)
+    step = TrainStep(model, CLAPLoss(cfg['variant'])).to(device)
+    opt = torch.optim.AdamW(step.parameters(), lr=1e-4)
+    B = cfg['batch_size']
+    clips = torch.randn(B, 3, cfg['frames'], cfg['crop'], cfg['crop'], device=device)
+    if channels_last: clips = clips.to(memory_format=torch.channels_last_3d)
+    batch = {'region': torch.randint(0, 2, (B,), device=device), 'action': torch.randint(0, 8, (B,), device=device),
+             'text': ['t'] * B}
+    text = torch.randn(B, 384, device=device)
+    def one():
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+            parts, _ = step(clips, text, batch)
+        parts['loss'].backward(); opt.step(); opt.zero_grad()
+    for _ in range(warmup): one()
+    if device.type == 'cuda': torch.cuda.synchronize()
+    t0 = time.time()
+    for _ in range(steps): one()
+    if device.type == 'cuda': torch.cuda.synchronize()
+    return B * steps / (time.time() - t0)
+
+
+if __name__ == '__main__':
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--preset', default='default', choices=sorted(PRESETS))
+    ap.add_argument('--videos', type=int, default=24, help='training videos in the pipeline epoch')
+    ap.add_argument('--steps', type=int, default=12, help='timed steps of the bare model')
+    ap.add_argument('--data', default=None, help='dataset folder (default: the embedded synthetic dataset)')
+    a = ap.parse_args()
+    cfg = resolve_config(a.preset)
+    device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
+    print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, {torch.get_num_threads()} threads, "
+          f"preset {a.preset}: {cfg['backbone']}, {cfg['frames']}x{cfg['crop']}x{cfg['crop']}, batch {cfg['batch_size']}, "
+          f"{cfg['mixed_precision']}, channels_last={cfg['channels_last']}")
+    with tempfile.TemporaryDirectory() as tmp:
+        hist = train(preset=a.preset, data=a.data, out=str(Path(tmp) / 'run'), epochs=1, max_videos=a.videos, progress=False)
+    pipe = hist[0]['train_clips_per_s']
+    bare = bare_clips_per_s(cfg, device, a.steps)
+    print(f'pipeline   {pipe:7.2f} clips/s  (one epoch, {a.videos} videos, all steps counted)')
+    print(f'bare model {bare:7.2f} clips/s  (forward + backward + step on random tensors)')
+    print(f'pipeline / bare model = {pipe / bare:.2f}x (target >= 0.9x)')
+    for bf16 in (False, True):
+        for cl in (False, True):
+            r = bare_clips_per_s(cfg, device, a.steps, bf16=bf16, channels_last=cl)
+            print(f"bare model, {'bf16 autocast' if bf16 else 'fp32         '}, channels_last_3d={str(cl):5}: {r:7.2f} clips/s")
