@@ -17,7 +17,7 @@ from fastcore.script import call_parse
 from .data import bare_id
 
 # %% ../nbs/07_evaluate.ipynb #b57f03de
-TIOU_THRESHOLDS = np.linspace(0.5, 0.95, 10)
+TIOU_THRESHOLDS = tuple(np.linspace(0.5, 0.95, 10).round(2).tolist())  # a tuple: an array default breaks show_doc
 
 def segment_iou(a, # segments `[N, 2]` (or one `[2]`), seconds
                 b): # segments `[M, 2]` (or one `[2]`), seconds

@@ -178,11 +178,12 @@ class CLAPLoss(nn.Module):
                  shared_positives:bool=False, # identical texts in a batch are positives of each other
                  gather:bool=True, # contrast against the global batch when a process group exists
                  ce_weight:float=1., # weight of L_ce
-                 contrastive_weight:float=1.): # weight of the contrastive term
+                 contrastive_weight:float=1., # weight of the contrastive term
+                 region_ce:bool=True): # keep L_ce's region term (off for trimmed classification, which has no background)
         super().__init__()
         v = VARIANTS[variant] if isinstance(variant, str) else variant
         if not v.trains: raise ValueError(f'variant {v.name!r} has no post-pre-training loss')
-        self.variant, self.shared_positives, self.gather = v, shared_positives, gather
+        self.variant, self.shared_positives, self.gather, self.region_ce = v, shared_positives, gather, region_ce
         self.ce_weight, self.contrastive_weight = ce_weight, contrastive_weight
         self.temperature = Temperature(temperature, learn_temperature, min_tau) if v.contrastive else None
     def forward(self, out:dict, # model output: z_v, z_t, action_logits, region_logits
@@ -204,8 +205,9 @@ class CLAPLoss(nn.Module):
         if v.use_ce:
             lce, lr, la = ce_loss(out['region_logits'], out['action_logits'], region.to(out['region_logits'].device),
                                   action.to(out['action_logits'].device), return_parts=True)
+            if not self.region_ce: lce = la
             total = total + self.ce_weight * lce
-            parts.update(ce=lce.detach(), region_ce=lr.detach(), action_ce=la.detach())
+            parts.update(ce=lce.detach(), action_ce=la.detach(), **({'region_ce': lr.detach()} if self.region_ce else {}))
         return dict(loss=total, **parts)
 
 # %% ../nbs/03_losses.ipynb #997d2431

@@ -204,6 +204,9 @@ def build_datasets(cfg:dict, # resolved config (`resolve_config`)
     caption_prob = variant.caption_prob if cfg.get('caption_prob') is None else cfg['caption_prob']
     cap_file = Path(cfg.get('captions') or (root / 'captions' / 'train.json' if root else ''))
     captions = load_captions(cap_file) if caption_prob > 0 and cap_file.is_file() else None
+    if cfg.get('trimmed'):  # the Kinetics stand-in: action instances only, as a trimmed-clip dataset has
+        reports[0]['background segments (left out: trimmed)'] = reports[0].pop('background segments', 0)
+        train_segs = [s for s in train_segs if s.is_fg]
     out = []
     for segs, report, train in ((train_segs, reports[0], True), (val_segs, reports[1], False)):
         if cfg.get('max_videos'):
@@ -256,11 +259,12 @@ def export_encoder(video_encoder:nn.Module, # the trained encoder (`fc` is ident
     os.replace(tmp, path)
 
 RESUME_MUST_MATCH = ('variant', 'backbone', 'frames', 'clip_fps', 'short_side', 'crop', 'clips_per_segment', 'batch_size',
-                     'optimizer', 'seed', 'text_model', 'pooling', 'max_videos')
+                     'optimizer', 'seed', 'text_model', 'pooling', 'max_videos', 'trimmed')
 
 def _run(cfg:dict):
     variant = VARIANTS[cfg['variant']]
     if not variant.trains: raise ValueError(f"variant {cfg['variant']!r} is the initial encoder: there is nothing to train")
+    if cfg['trimmed'] and variant.name != 'tsp': raise ValueError('--trimmed trains an action classifier: use it with --variant tsp')
     if not torch.distributed.is_initialized():  # a second train() in one process (a notebook) may change the precision
         AcceleratorState._reset_state(reset_partial_state=True); GradientState._reset_state()
     accelerator = Accelerator(mixed_precision=cfg['mixed_precision'], gradient_accumulation_steps=cfg['grad_accum'],
@@ -291,7 +295,7 @@ def _run(cfg:dict):
     model = CLAPModel(encoder, text_encoder.dim if text_encoder else None, len(seen))
     if cfg['sync_bn'] and accelerator.num_processes > 1: model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if cfg['channels_last']: model = model.to(memory_format=torch.channels_last_3d)
-    loss = CLAPLoss(variant, cfg['temperature'], cfg['learn_temperature'])
+    loss = CLAPLoss(variant, cfg['temperature'], cfg['learn_temperature'], region_ce=not cfg['trimmed'])
     step = TrainStep(model, loss)
 
     scale = accelerator.num_processes if cfg['scale_lr'] else 1
@@ -425,6 +429,7 @@ def train(preset:str='default', # 'default' (embedded dataset, 2 CPU cores, ~10 
           train_csv:str=None, # TSP ground-truth CSV of the training segments, instead of an ActivityNet JSON (needs --videos)
           valid_csv:str=None, # TSP ground-truth CSV of the validation segments, with --train_csv
           variant:str=None, # one of the paper's variants: tsp, clap_clip, clap_mask, clap, clap_nocls, clap_dagger
+          trimmed:bool_arg=False, # trimmed action classification, the Kinetics stand-in: foreground clips, action CE only (variant tsp)
           backbone:str=None, # video encoder: r2plus1d_18, r3d_18, mc3_18, r2plus1d_18_w16, r2plus1d_18_w32
           weights:str=None, # initial video-encoder weights: a local state_dict (.pth/.safetensors) or 'kinetics400'
           text_model:str=None, # text encoder: hub name or local folder (default: packaged all-MiniLM-L6-v2)
