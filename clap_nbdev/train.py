@@ -81,9 +81,10 @@ def check_world_size(num_processes:int, # processes actually running (`accelerat
         except Exception: return
     want = requested_processes(parent_cmdline)
     if want and want > num_processes:
+        module = parent_cmdline[parent_cmdline.index('-m') + 1] if '-m' in parent_cmdline[:-1] else 'clap_nbdev.train'
         raise RuntimeError(
             f'accelerate launch was asked for {want} processes but started {num_processes}: its --cpu flag starts one. '
-            f'For {want} CPU ranks run: ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes {want} -m clap_nbdev.train')
+            f'For {want} CPU ranks run: ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes {want} -m {module}')
 
 # %% ../nbs/04_train.ipynb #212d2765
 class EpochShuffle(Sampler):
