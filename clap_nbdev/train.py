@@ -42,13 +42,13 @@ PRESETS = {
                     batch_size=16, epochs=5, optimizer='adamw', lr_backbone=2e-3, lr_heads=2e-3, weight_decay=1e-4,
                     momentum=0.9, schedule='cosine', warmup_epochs=0.5, lr_gamma=0.01, lr_step_epochs=2,
                     milestones='4,6', clip_grad=1.0, mixed_precision='bf16', channels_last=True,
-                    text_model=None, pooling='mean', variant='clap', caption_prob=0.5, temperature=0.07,
+                    text_model=None, pooling='mean', variant='clap', caption_prob=None, temperature=0.07,
                     learn_temperature=True, num_workers=1),
     'paper': dict(backbone='r2plus1d_18', frames=16, clip_fps=15., short_side=128, crop=112, clips_per_segment=5,
                   batch_size=32, epochs=8, optimizer='sgd', lr_backbone=1e-4, lr_heads=2e-2, weight_decay=5e-3,
                   momentum=0.9, schedule='step', warmup_epochs=0., lr_gamma=0.01, lr_step_epochs=2,
                   milestones='4,6', clip_grad=0., mixed_precision='no', channels_last=False,
-                  text_model='bert-base-uncased', pooling='cls', variant='clap', caption_prob=0.5, temperature=0.07,
+                  text_model='bert-base-uncased', pooling='cls', variant='clap', caption_prob=None, temperature=0.07,
                   learn_temperature=True, num_workers=8),
 }
 
