@@ -17,7 +17,7 @@ import torch
 from fastcore.script import call_parse
 
 from .synth import synth_dataset
-from .data import ClipSpec, load_anet, load_captions, bare_id, prefixed_id
+from .data import ClipSpec, load_anet, load_captions, prefixed_id
 from .models import CLAPModel, TextEncoder, video_encoder
 from .losses import VARIANTS
 from .train import class_split, resolve_config, train
