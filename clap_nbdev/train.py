@@ -28,7 +28,6 @@ from fastcore.script import bool_arg, call_parse
 from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Sampler
 from tqdm.auto import tqdm
-from transformers.utils import logging as hf_logging
 
 from .synth import synth_dataset
 from .data import (ClipDataset, ClipSpec, EpochSampler, anet_labels, class_index, collate, load_anet,
@@ -290,7 +289,6 @@ def _run(cfg:dict):
                         device=str(accelerator.device), segments={'training': dict(train_ds.segment_report), 'validation': dict(val_ds.segment_report)})
         (out / 'config.json').write_text(json.dumps(run_info, indent=1))
 
-    hf_logging.disable_progress_bar()  # transformers' weight-loading bar, once per process: noise in a training log
     text_encoder = TextEncoder(cfg['text_model'], cfg['pooling']).to(accelerator.device) if variant.contrastive else None
     encoder = video_encoder(cfg['backbone'], cfg.get('weights'))
     model = CLAPModel(encoder, text_encoder.dim if text_encoder else None, len(seen))
