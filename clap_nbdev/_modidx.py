@@ -294,4 +294,5 @@ d = { 'settings': { 'branch': 'main',
                                   'clap_nbdev.train.requested_processes': ('train.html#requested_processes', 'clap_nbdev/train.py'),
                                   'clap_nbdev.train.resolve_config': ('train.html#resolve_config', 'clap_nbdev/train.py'),
                                   'clap_nbdev.train.text_to_clip_recall': ('train.html#text_to_clip_recall', 'clap_nbdev/train.py'),
+                                  'clap_nbdev.train.text_vocabulary': ('train.html#text_vocabulary', 'clap_nbdev/train.py'),
                                   'clap_nbdev.train.train': ('train.html#train', 'clap_nbdev/train.py')}}}

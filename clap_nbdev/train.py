@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['PRESETS', 'RESUME_MUST_MATCH', 'resolve_config', 'requested_processes', 'check_world_size', 'EpochShuffle',
            'lr_multiplier', 'atomic_save', 'text_to_clip_recall', 'TrainStep', 'class_split', 'build_datasets',
-           'evaluate', 'export_encoder', 'plot_metrics', 'train']
+           'text_vocabulary', 'evaluate', 'export_encoder', 'plot_metrics', 'train']
 
 # %% ../nbs/04_train.ipynb #0016a06f
 import json
@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 
 from .synth import synth_dataset
 from .data import (ClipDataset, ClipSpec, EpochSampler, anet_labels, class_index, collate, load_anet,
-                             load_captions, make_segments, read_tsp_csv)
+                             load_captions, make_segments, read_tsp_csv, template)
 from .models import video_encoder, TextEncoder, CLAPModel
 from .losses import VARIANTS, CLAPLoss, text_ids_of
 
@@ -218,6 +218,16 @@ def build_datasets(cfg:dict, # resolved config (`resolve_config`)
         out.append(ds)
     return out[0], out[1], seen, unseen
 
+# %% ../nbs/04_train.ipynb #3b529f1f
+def text_vocabulary(*datasets:ClipDataset) -> list:
+    "Every text the datasets can pair with a clip, sorted: the order in which a run encodes them."
+    texts = set()
+    for ds in datasets:
+        for s in ds.segments:
+            texts.add(template(s.label, s.is_fg))
+            if ds.captions and ds.caption_prob > 0: texts.update(c.text for c in ds.captions.get(s.video, []))
+    return sorted(texts)
+
 # %% ../nbs/04_train.ipynb #ae29b348
 @torch.no_grad()
 def evaluate(accelerator:Accelerator, step:TrainStep, text_encoder, loader, n_seen:int):
@@ -290,6 +300,7 @@ def _run(cfg:dict):
         (out / 'config.json').write_text(json.dumps(run_info, indent=1))
 
     text_encoder = TextEncoder(cfg['text_model'], cfg['pooling']).to(accelerator.device) if variant.contrastive else None
+    if text_encoder is not None: text_encoder.encode(text_vocabulary(train_ds, val_ds))  # see `text_vocabulary`
     encoder = video_encoder(cfg['backbone'], cfg.get('weights'))
     model = CLAPModel(encoder, text_encoder.dim if text_encoder else None, len(seen))
     if cfg['sync_bn'] and accelerator.num_processes > 1: model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
