@@ -22,11 +22,11 @@ import torch
 from clap_nbdev.data import ClipSpec, probe_video, resized_size, to_clip
 from clap_nbdev.features import VideoClips, extract_features, list_videos, load_encoder
 from clap_nbdev.synth import synth_dataset
-from clap_nbdev.train import PRESETS
+from clap_nbdev.train import PRESETS, TrainConfig
 
-GEOMETRIES = {name: dict(backbone=P['backbone'], frames=P['frames'], clip_fps=P['clip_fps'], short_side=P['short_side'],
-                         crop=P['crop'], bf16=P['mixed_precision'] == 'bf16', channels_last=P['channels_last'])
-              for name, P in PRESETS.items()}
+GEOMETRIES = {name: dict(backbone=P.backbone, frames=P.frames, clip_fps=P.clip_fps, short_side=P.short_side,
+                         crop=P.crop, bf16=P.mixed_precision == 'bf16', channels_last=P.channels_last)
+              for name, P in ((n, TrainConfig.from_preset(n)) for n in PRESETS)}
 
 
 def sync(device):

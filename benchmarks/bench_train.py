@@ -18,20 +18,20 @@ import torch
 
 from clap_nbdev.losses import CLAPLoss
 from clap_nbdev.models import CLAPModel, video_encoder
-from clap_nbdev.train import PRESETS, TrainStep, resolve_config, train
+from clap_nbdev.train import PRESETS, TrainConfig, TrainStep, train
 
 
 def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None):
     "Clips/s of forward + backward + AdamW step on random clips of the preset's shape."
-    bf16 = cfg['mixed_precision'] == 'bf16' if bf16 is None else bf16
-    channels_last = cfg['channels_last'] if channels_last is None else channels_last
+    bf16 = cfg.mixed_precision == 'bf16' if bf16 is None else bf16
+    channels_last = cfg.channels_last if channels_last is None else channels_last
     torch.manual_seed(0)
-    model = CLAPModel(video_encoder(cfg['backbone']), 384, 8).to(device)
+    model = CLAPModel(video_encoder(cfg.backbone), 384, 8).to(device)
     if channels_last: model = model.to(memory_format=torch.channels_last_3d)
-    step = TrainStep(model, CLAPLoss(cfg['variant'])).to(device)
+    step = TrainStep(model, CLAPLoss(cfg.variant)).to(device)
     opt = torch.optim.AdamW(step.parameters(), lr=1e-4)
-    B = cfg['batch_size']
-    clips = torch.randn(B, 3, cfg['frames'], cfg['crop'], cfg['crop'], device=device)
+    B = cfg.batch_size
+    clips = torch.randn(B, 3, cfg.frames, cfg.crop, cfg.crop, device=device)
     if channels_last: clips = clips.to(memory_format=torch.channels_last_3d)
     batch = {'region': torch.randint(0, 2, (B,), device=device), 'action': torch.randint(0, 8, (B,), device=device),
              'text': ['t'] * B}
@@ -55,11 +55,11 @@ if __name__ == '__main__':
     ap.add_argument('--steps', type=int, default=12, help='timed steps of the bare model')
     ap.add_argument('--data', default=None, help='dataset folder (default: the embedded synthetic dataset)')
     a = ap.parse_args()
-    cfg = resolve_config(a.preset)
+    cfg = TrainConfig.from_preset(a.preset)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, {torch.get_num_threads()} threads, "
-          f"preset {a.preset}: {cfg['backbone']}, {cfg['frames']}x{cfg['crop']}x{cfg['crop']}, batch {cfg['batch_size']}, "
-          f"{cfg['mixed_precision']}, channels_last={cfg['channels_last']}")
+          f"preset {a.preset}: {cfg.backbone}, {cfg.frames}x{cfg.crop}x{cfg.crop}, batch {cfg.batch_size}, "
+          f"{cfg.mixed_precision}, channels_last={cfg.channels_last}")
     with tempfile.TemporaryDirectory() as tmp:
         hist = train(preset=a.preset, data=a.data, out=str(Path(tmp) / 'run'), epochs=1, max_videos=a.videos, progress=False)
     pipe = hist[0]['train_clips_per_s']

@@ -32,6 +32,8 @@ from .data import ClipSpec, VideoError, bare_id, index_videos, load_anet, prefix
 from .data import probe_video, resized_size, to_clip
 from .models import build_video_resnet, video_encoder
 from .synth import synth_dataset
+from .train import RunFolder
+from .utils import atomic_write, check_world_size
 
 # %% ../nbs/05_features.ipynb #faa9cb4c
 log = logging.getLogger(__name__)
@@ -135,11 +137,10 @@ def load_encoder(weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.
         meta = dict(backbone=name, weights=f'random init (seed {seed})')
     elif not p.is_file(): raise FileNotFoundError(f'{p}: no such weights file')
     elif p.name == 'checkpoint.pt':
-        ck = torch.load(p, map_location='cpu', weights_only=False)  # clap_nbdev's own training format (it holds RNG states)
-        cfg = ck.get('config') or (json.loads((p.parent / 'config.json').read_text()) if (p.parent / 'config.json').exists() else {})
-        pre = 'model.video_encoder.'
-        sd = {k[len(pre):]: v for k, v in ck.get('step', {}).items() if k.startswith(pre)}
-        if not sd: raise ValueError(f'{p}: no `{pre}*` weights in its "step": not a clap_nbdev training checkpoint')
+        run = RunFolder(p.parent)  # clap_nbdev's own training format
+        ck = run.load_checkpoint()
+        cfg = ck.get('config') or (run.read_config() if run.config_file.exists() else {})
+        sd = run.encoder_state(ck)
         name = backbone or cfg.get('backbone') or 'r2plus1d_18'
         enc = build_video_resnet(name)
         enc.load_state_dict(sd, strict=True)
@@ -197,21 +198,12 @@ def list_videos(videos, # folder of videos, dataset folder with `videos/`, bare 
     if not found: raise FileNotFoundError(f'{folder}: no video files')
     return dict(sorted(found.items()))
 
-def _atomic_write(path:Path, write): # `write(tmp)` creates the file `tmp`
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    try:
-        write(tmp)
-        fd = os.open(tmp, os.O_RDONLY); os.fsync(fd); os.close(fd)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists(): tmp.unlink()
-
 def _save_npy(path, arr):
     def write(t):
         with open(t, 'wb') as f: np.save(f, arr)
-    _atomic_write(path, write)
+    atomic_write(path, write)
 
-def _save_json(path, obj): _atomic_write(path, lambda t: Path(t).write_text(json.dumps(obj)))
+def _save_json(path, obj): atomic_write(path, lambda t: Path(t).write_text(json.dumps(obj)))
 
 class Features(dict):
     "`v_<id>` -> `[T, D]` float32 features; `.info` is the sidecar (settings, weights, per-video spans, the run's report)."
@@ -283,7 +275,7 @@ def _merge(out:Path, settings:dict, h5:bool, keep_npy:bool) -> dict:
                         x = np.load(npy / f'{k}.npy')
                         f.create_dataset(k, data=resample(x, L) if L else x)
                     else: f.create_dataset(k, data=old[k][()])  # only in the previous file (npy removed), already resampled
-        _atomic_write(h5_path, write)
+        atomic_write(h5_path, write)
     if not keep_npy:
         for k in keys: (npy / f'{k}.npy').unlink(missing_ok=True)
     return {k: json.loads((out / 'meta' / f'{k}.json').read_text()) for k in keys}
@@ -427,7 +419,6 @@ def main(videos:str=None, # folder of videos, or a dataset folder with `videos/`
          num_threads:int=1, # decoder threads
          progress:bool_arg=True): # progress bar
     "Extract the `h_v` features of every video into `out`: resumable, shared out across `accelerate launch` processes."
-    from clap_nbdev.train import check_world_size
     acc = Accelerator()
     check_world_size(acc.num_processes)
     enc, meta = load_encoder(weights, backbone, seed)

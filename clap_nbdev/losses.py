@@ -203,11 +203,11 @@ class CLAPLoss(nn.Module):
             total = total + self.contrastive_weight * lc
             parts.update(contrastive=lc.detach(), tau=tau.detach())
         if v.use_ce:
-            lce, lr, la = ce_loss(out['region_logits'], out['action_logits'], region.to(out['region_logits'].device),
+            lce, l_region, l_action = ce_loss(out['region_logits'], out['action_logits'], region.to(out['region_logits'].device),
                                   action.to(out['action_logits'].device), return_parts=True)
-            if not self.region_ce: lce = la
+            if not self.region_ce: lce = l_action
             total = total + self.ce_weight * lce
-            parts.update(ce=lce.detach(), action_ce=la.detach(), **({'region_ce': lr.detach()} if self.region_ce else {}))
+            parts.update(ce=lce.detach(), action_ce=l_action.detach(), **({'region_ce': l_region.detach()} if self.region_ce else {}))
         return dict(loss=total, **parts)
 
 # %% ../nbs/03_losses.ipynb #997d2431

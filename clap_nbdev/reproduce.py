@@ -15,13 +15,14 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import torch
+from fastcore.meta import delegates
 from fastcore.script import call_parse
 
 from .synth import synth_dataset
 from .data import ClipSpec, load_anet, load_captions, prefixed_id
 from .models import CLAPModel, TextEncoder, video_encoder
 from .losses import VARIANTS
-from .train import class_split, resolve_config, train
+from .train import RunFolder, TrainConfig, class_split, train
 from .features import extract_features, load_features
 from .analysis import fig2a, fig2b
 from .evaluate import detection_map, grounding_metrics
@@ -31,10 +32,9 @@ from .localize import NearestMean, fit_localizer, ground_windows, kshot_split, p
 def run_once(out:Path, # the run folder
              **flags): # `train` flags
     "Train into `out` unless it holds a finished run; resume it if it holds an unfinished one. Returns `out`."
-    out = Path(out)
-    if not (out / 'encoder.safetensors').exists():
-        train(out=str(out), resume=(out / 'checkpoint.pt').exists(), progress=False, **flags)
-    return out
+    run = RunFolder(out)
+    if not run.finished(): train(out=str(out), resume=run.checkpoint_file.exists(), progress=False, **flags)
+    return run.path
 
 # %% ../nbs/09_reproduce.ipynb #485bf092
 def _videos(db, subset, classes):
@@ -65,12 +65,12 @@ def score_localization(feats:dict, # video id -> `[T, D]` features
 def joint_space(run:str|Path): # a finished contrastive training run folder
     "The run's `(video_proj, embed_text)`: `h_v [T, d]` -> `z_v`, and sentences -> `z_t`, from its checkpoint."
     run = Path(run)
-    ck = torch.load(run / 'checkpoint.pt', map_location='cpu', weights_only=False)
-    cfg = json.loads((run / 'config.json').read_text())
+    rf = RunFolder(run)
+    ck, cfg = rf.load_checkpoint(), rf.read_config()
     if not VARIANTS[cfg['variant']].contrastive: raise ValueError(f"{run}: variant {cfg['variant']!r} has no joint space")
     text = TextEncoder(cfg['text_model'], cfg['pooling'])
     model = CLAPModel(video_encoder(cfg['backbone']), text.dim, len(cfg['seen']))
-    model.load_state_dict({k.removeprefix('model.'): v for k, v in ck['step'].items() if k.startswith('model.')})
+    model.load_state_dict(rf.model_state(ck))
     model.eval()
     @torch.no_grad()
     def video_proj(h): return model.video_proj(torch.as_tensor(np.asarray(h), dtype=torch.float32)).numpy()
@@ -140,14 +140,15 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
     names, seeds = [v.strip() for v in variants.split(',')], [int(s) for s in str(seeds).split(',')]
     for v in names:
         if v not in VARIANTS: raise ValueError(f'unknown variant {v!r}; choose from {ORDER}')
-    cfg = resolve_config(**train_flags)
-    spec = ClipSpec(frames=cfg['frames'], fps=cfg['clip_fps'], short_side=cfg['short_side'], crop=cfg['crop'])
+    flags = dict(train_flags)
+    cfg = TrainConfig.from_preset(flags.pop('preset', 'default'), **flags)
+    spec = ClipSpec(frames=cfg.frames, fps=cfg.clip_fps, short_side=cfg.short_side, crop=cfg.crop)
     common = dict(data=str(root), **train_flags)
     start = Path(start_weights) if start_weights else \
         run_once(out / 'start', variant='tsp', trimmed=True, epochs=start_epochs, **common) / 'encoder.safetensors'
     captions = load_captions(*sorted((root / 'captions').glob('val_*.json'))) if (root / 'captions').is_dir() else {}
-    fast = dict(bf16=cfg['mixed_precision'] == 'bf16', channels_last=cfg['channels_last'])  # the training's precision
-    feats_of = lambda enc, dst: load_features(extract_features(root, enc, spec, out=dst, backbone=cfg['backbone'], **fast))
+    fast = dict(bf16=cfg.mixed_precision == 'bf16', channels_last=cfg.channels_last)  # the training's precision
+    feats_of = lambda enc, dst: load_features(extract_features(root, enc, spec, out=dst, backbone=cfg.backbone, **fast))
     start_feats = feats_of(start, out / 'start_features') if 'tac' in names else None
     loc, few, grd, runs = [], [], [], {}
     for seed in seeds:
@@ -197,24 +198,15 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
 
 # %% ../nbs/09_reproduce.ipynb #ca4fe626
 @call_parse
-def main(data:str=None, # dataset folder (default: the embedded synthetic dataset)
-         out:str='runs/reproduce', # runs, features and predictions go here
-         figures:str='figures', # tables and figures go here
-         variants:str=','.join(ORDER), # comma-separated variants
-         seeds:str='0,1,2', # comma-separated seeds
-         start_weights:str=None, # starting encoder weights (e.g. Kinetics-400); default: pre-train one
-         start_epochs:int=3, # epochs of the trimmed-classification pre-training
-         epochs:int=1, # epochs of post-pre-training per variant
-         k_shot:int=1, # support videos per unseen class
-         triples_per_video:int=10, # Fig. 2a triples per validation video (the paper: 1)
-         preset:str='default', # `clap_nbdev.train` preset for every training run
+@delegates(reproduce)
+def main(preset:str='default', # `clap_nbdev.train` preset of every training run
          backbone:str=None, # video encoder (default: the preset's)
          batch_size:int=None, # clips per step (default: the preset's)
-         num_workers:int=None): # DataLoader workers (default: the preset's)
+         num_workers:int=None, # DataLoader workers (default: the preset's)
+         **kwargs):
     "Reproduce the paper's comparisons (Tables 1-2, Fig. 2) on a dataset: every variant, scored, tabulated."
     flags = {k: v for k, v in dict(backbone=backbone, batch_size=batch_size, num_workers=num_workers).items() if v is not None}
-    tables = reproduce(data, out, figures, variants, seeds, start_weights, start_epochs, epochs, k_shot, triples_per_video,
-                       preset=preset, **flags)
+    tables = reproduce(**kwargs, preset=preset, **flags)
     for name, t in tables.items():
         if name != 'time_s': print(f'\n{name}\n{markdown_table(t)}')
-    print(f"\n{tables['time_s'] / 60:.1f} min; tables and figures in {figures}")
+    print(f"\n{tables['time_s'] / 60:.1f} min; tables and figures in {kwargs.get('figures', 'figures')}")
