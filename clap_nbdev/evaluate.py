@@ -45,7 +45,7 @@ def interpolated_ap(precision, # precision after each ranked prediction
     keep = step != 0
     return float(np.sum(step[keep] * envelope[keep]))
 
-# %% ../nbs/07_evaluate.ipynb #f0d3fe49
+# %% ../nbs/07_evaluate.ipynb #e583253b
 ORDERS = ('official', 'stable')
 
 def _check_order(order):
@@ -91,7 +91,7 @@ def average_precision_detection(gt, # ground truth of one class: rows `(video, s
     prec, rec = ctp / np.arange(1, len(ranked) + 1), ctp / len(gt)
     return np.array([interpolated_ap(p, r) for p, r in zip(prec, rec)])
 
-# %% ../nbs/07_evaluate.ipynb #2732a5c2
+# %% ../nbs/07_evaluate.ipynb #d4def45a
 class EvalInputError(ValueError):
     "An evaluation input that cannot be read; the message names the file, the place in it and what to do."
 
@@ -139,7 +139,7 @@ def _label(row, where, shape):
     if isinstance(lab, bool) or not isinstance(lab, (str, int)): raise EvalInputError(f"{where}: 'label' {lab!r} is not a class name")
     return lab
 
-# %% ../nbs/07_evaluate.ipynb #6c495ba6
+# %% ../nbs/07_evaluate.ipynb #abbfe1e2
 def load_ground_truth(gt, # ActivityNet GT JSON (path or dict; full file or its `database`)
                       subset:str|None='validation'): # subset kept (None: all)
     "Ground-truth table `video, start, end, label` of `subset` (bare ids, file order) and every video's subset."
@@ -178,7 +178,7 @@ def anet_frames(gt, # ActivityNet GT JSON (path or dict; full file or its `datab
     "Ground-truth and prediction tables (`video, start, end, label[, score]`) with bare video ids."
     return load_ground_truth(gt, subset)[0], load_predictions(pred)
 
-# %% ../nbs/07_evaluate.ipynb #239b2ba3
+# %% ../nbs/07_evaluate.ipynb #9b8bf294
 logger = logging.getLogger('clap_nbdev.evaluate')  # the module's name, also when the notebook runs
 
 class Diagnostics(dict):
@@ -276,7 +276,7 @@ def detection_map(gt, # ActivityNet GT JSON (path or dict)
     table = pd.DataFrame(ap, index=pd.Index(names, name='class'), columns=np.asarray(thresholds, float).round(4))
     return DetectionResult(table.sort_index(), diagnostics)
 
-# %% ../nbs/07_evaluate.ipynb #73d166ad
+# %% ../nbs/07_evaluate.ipynb #997517e4
 def _trapezoid(y, x): return (np.trapezoid if hasattr(np, 'trapezoid') else np.trapz)(y, x)
 
 class ProposalResult:
@@ -314,7 +314,7 @@ def _found(tious, thr, steps):
         found += ((best[None] >= thr[:, None, None]) & (look > 0)).sum(1)
     return found
 
-# %% ../nbs/07_evaluate.ipynb #04957f6b
+# %% ../nbs/07_evaluate.ipynb #2f8b1e88
 def proposal_diagnostics(g:pd.DataFrame, p:pd.DataFrame) -> Diagnostics:
     "Proposals outside the evaluated videos, evaluated videos without proposals, inverted and empty segments."
     d, gv = Diagnostics(), set(g.video)
@@ -344,7 +344,7 @@ def average_recall_at_proposals(gt, # ActivityNet GT JSON (path or dict)
     diagnostics = proposal_diagnostics(g, p).log(src)
     return ProposalResult(recall, recall.mean(axis=0), steps * (float(total) / n), diagnostics)
 
-# %% ../nbs/07_evaluate.ipynb #b57bf3c9
+# %% ../nbs/07_evaluate.ipynb #1fc915b2
 def oracle_label_map(gt, # ActivityNet GT JSON (path or dict)
                      proposals, # class-agnostic proposals in the official results format (labels ignored)
                      subset:str|None='validation', # ground-truth subset evaluated
