@@ -499,7 +499,7 @@ def probe_folder(folder:str|Path, # a folder of videos
     for p in sorted(Path(folder).iterdir()):
         if p.suffix.lower() not in exts: continue
         try: metas.append(probe_video(p))
-        except VideoError as e: bad.append((p.name, e.problem))
+        except VideoError as e: bad.append((p.name, e.problem + (f': {e.detail}' if e.detail else '')))  # the detail holds the fix (e.g. ffmpeg)
     return metas, bad
 
 @call_parse
@@ -520,13 +520,13 @@ def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP 
         write_meta_csv(metas, out)
         print(f'{len(metas)} videos written to {out}, {len(bad)} unreadable')
         return metas, bad
-    db = load_anet(anet)
+    db = load_anet(anet, report := Report())
     drop = {x.strip() for x in exclude.split(',')} if exclude else set()
     keep = [c for c in anet_labels(db) if c not in drop] if drop else None
     meta = {bare_id(m.path): m for m in metas} if videos else None
-    segs, report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, fps, clips_per_segment), min_bg=min_bg, meta=meta)
+    segs, seg_report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, fps, clips_per_segment), min_bg=min_bg, meta=meta)
     write_tsp_csv(segs, out)
-    for k, n in report.items(): print(f'{k}: {n}')
+    for k, n in report.merge(seg_report).items(): print(f'{k}: {n}' + (f" (e.g. {'; '.join(report.examples[k][:3])})" if k in report.examples else ''))
     print(f'wrote {len(segs)} segments to {out}')
     return report
 
