@@ -6,7 +6,7 @@ The API page of `make_synth` (found through nbdev's symbol index): its show_doc 
 every parameter of the function as the package defines it, and a figure.
 `python .ci/test_docs.py [--screenshots DIR]`; exits 1 on any failure.
 """
-import ast, re, shutil, subprocess, sys
+import ast, html as html_mod, re, shutil, subprocess, sys
 from pathlib import Path
 
 root = Path(__file__).resolve().parents[1]
@@ -61,6 +61,10 @@ def main():
     text = re.sub(r'<[^>]+>', ' ', re.sub(r'<(script|style)\b.*?</\1>', '', doms.get(home, ''), flags=re.S))
     check('home: says what CLAP is', 'CLAP' in text and 'Contrastive Language-Action Pre-training' in text)
     check('home: shows a figure', 'data-loaded="yes"' in doms.get(home, ''))
+    # prose placeholders such as "foreground of <action>" must reach the reader as text, not vanish as unknown tags
+    shown = html_mod.unescape(text)
+    check('home: placeholders in the prose are shown', all(p in shown for p in ('"foreground of <action>"', '"background of <action>"')),
+          'a <placeholder> outside a code span is read as an HTML tag: put it in backticks')
 
     html = doms.get(api_page, '')
     start = html.find(f'id="{anchor}"')

@@ -89,7 +89,7 @@ def main():
         w, h = (int(v) for v in a.size.lower().split('x'))
         root = synth_dataset(width=w, height=h, n_train=24, n_val=2, n_test=0)
     else: root = synth_dataset()
-    ds = anet_clip_dataset(root, 'training', spec=spec, train=False, use_captions=True, seed=0)
+    ds = anet_clip_dataset(root, 'training', spec=spec, train=False, use_captions=True, caption_prob=0.5, seed=0)
     plan = clip_plan(ds)
     # sanity: the loader's clip is exactly the raw decode, centre-cropped and normalised
     _, path, t0, m = plan[0]

@@ -21,7 +21,7 @@ import logging
 import math
 import numbers
 from collections import Counter
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import av
@@ -634,8 +634,8 @@ def closest_caption(captions:list, # `Caption`s of the video
 def clip_text(label:str, is_fg:bool, # the segment's action and region
               caption:Caption, # from `closest_caption`, or None
               u:float, # a uniform draw in [0, 1)
-              caption_prob:float=0.5, # probability of the caption where there is one
-              dagger:bool=False): # background clips always get the template
+              caption_prob:float, # probability of the caption where there is one (the variant's)
+              dagger:bool): # background clips always get the template (CLAP-dagger)
     "The text of a clip: its caption with probability `caption_prob` where it has one, else the template."
     use_caption = caption is not None and u < caption_prob and (is_fg or not dagger)
     return caption.text if use_caption else template(label, is_fg)
@@ -653,14 +653,16 @@ class ClipDataset(Dataset):
                  spec:ClipSpec=None, # clip geometry (default: `ClipSpec()`)
                  train:bool=True, # random position, crop and flip; else evenly spread, centre crop
                  captions:dict=None, # bare id -> `Caption`s (`load_captions`); None: templates only
-                 caption_prob:float=0.5, # probability of a clip's caption (where it has one) over its template
-                 dagger:bool=False, # background clips always get the template
+                 caption_prob:float=None, # probability of a clip's caption (where it has one) over its template: needed with `captions`
+                 dagger:bool=False, # background clips always get the template (CLAP-dagger)
                  seed:int=0, # seed of every random draw, with the epoch and the item index
                  meta:dict=None, # bare id -> `VideoMeta`, if already probed (else probed on first use)
                  on_error:str='skip', # 'skip': return a skip marker for unreadable videos; 'raise'
                  num_threads:int=1): # decoder threads per clip
         assert on_error in ('skip', 'raise'), "on_error is 'skip' or 'raise'"
-        spec = spec or ClipSpec()
+        if captions is not None and caption_prob is None:
+            raise ValueError("captions without caption_prob: give the variant's probability (clap_nbdev.losses.VARIANTS), e.g. 0.5 for CLAP")
+        spec, caption_prob = spec or ClipSpec(), caption_prob or 0.
         store_attr('spec,train,captions,caption_prob,dagger,seed,on_error,num_threads')  # names needed: `Dataset` has `__slots__`
         paths = {bare_id(k): Path(v) for k, v in videos.items()} if isinstance(videos, dict) else index_videos(videos)
         self.missing = sorted({s.video for s in segments} - set(paths))

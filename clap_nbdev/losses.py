@@ -11,7 +11,7 @@ import hashlib
 import math
 import os
 import warnings
-from dataclasses import dataclass, asdict
+from dataclasses import dataclass
 
 import torch
 import torch.distributed as dist

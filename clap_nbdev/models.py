@@ -8,15 +8,12 @@ __all__ = ['VIDEO_ENCODERS', 'Conv3d', 'conv3d_full', 'conv3d_spatial', 'conv2pl
            'default_text_model', 'TextEncoder', 'Projection', 'CLAPModel']
 
 # %% ../nbs/02_models.ipynb #c6de1031
-import math
 import re
-import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
 # %% ../nbs/02_models.ipynb #8f6734e5
 class Conv3d(nn.Conv3d):

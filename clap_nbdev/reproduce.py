@@ -175,7 +175,7 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
         a, b = (runs[v, seed]['run'] / 'encoder.safetensors' for v in ('tsp', 'clap'))
         r = fig2a(root, str(a), str(b), names=('TSP', 'CLAP'), per_video=triples_per_video,
                   out=figures / 'fig2a_tsp_vs_clap.png' if seed == s0 else None)
-        if seed != s0: plt.close(r['fig'])
+        plt.close(r['fig'])  # saved to figures/ (the first seed's); shown once, by the notebook
         for v, n in (('tsp', 'TSP'), ('clap', 'CLAP')):
             row = r['summary'].loc[n]
             gaps.append({'variant': v, 'seed': seed, 'triples': int(row['n']), 'share > 0': row['positive'],
@@ -192,7 +192,7 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
         pk = 'pred_unseen' if unseen else 'pred'  # the paper's Fig. 2b is drawn in the few-shot setting
         preds = [runs[v, s0]['res'][pk] for v in ('tsp', 'clap')]
         video = sorted(preds[1]['results'])[0]
-        fig2b(root, preds, names=('TSP', 'CLAP'), video=video, out=figures / 'fig2b_tsp_vs_clap.png')
+        plt.close(fig2b(root, preds, names=('TSP', 'CLAP'), video=video, out=figures / 'fig2b_tsp_vs_clap.png'))
     tables['time_s'] = time.time() - t0
     return tables
 

@@ -14,7 +14,7 @@ import math
 import random
 import time
 from collections import Counter
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,8 +31,8 @@ from tqdm.auto import tqdm
 
 from .utils import atomic_save, atomic_write, atomic_write_text, check_world_size, clean_stale_tmp, rng_state, set_rng_state
 from .synth import synth_dataset
-from .data import (ClipDataset, ClipSpec, EpochSampler, anet_labels, class_index, collate, load_anet,
-                             load_captions, make_segments, read_tsp_csv, template)
+from .data import (ClipDataset, ClipSpec, EpochSampler, Report, anet_labels, check_trainable, class_index, collate,
+                             index_videos, load_anet, load_captions, make_segments, probe_videos, read_tsp_csv, template)
 from .models import video_encoder, TextEncoder, CLAPModel
 from .losses import VARIANTS, CLAPLoss, text_ids_of
 
@@ -228,23 +228,28 @@ def class_split(root:Path|None, db:dict):
 def _csv_segments(cfg:TrainConfig):
     "Training and validation segments of two TSP ground-truth CSVs, action ids over seen-then-unseen classes."
     if not cfg.valid_csv: raise ValueError('--train_csv needs --valid_csv: a TSP ground-truth CSV of the validation videos')
-    segs = [read_tsp_csv(cfg.train_csv), read_tsp_csv(cfg.valid_csv)]
+    reports = [Report(), Report()]
+    segs = [read_tsp_csv(cfg.train_csv, report=reports[0]), read_tsp_csv(cfg.valid_csv, report=reports[1])]
     seen = sorted({g.label for g in segs[0] if g.is_fg})
     unseen = sorted({g.label for g in segs[1] if g.is_fg} - set(seen))
     classes = {**class_index(seen), **{c: len(seen) + i for i, c in enumerate(unseen)}}
     segs = [[replace(g, action=classes[g.label] if g.is_fg else -1) for g in s] for s in segs]
-    reports = [Counter({'csv rows': len(s), 'foreground segments': sum(g.is_fg for g in s),
-                        'background segments': sum(not g.is_fg for g in s)}) for s in segs]
-    return segs, reports, seen, unseen
+    for r, s in zip(reports, segs): r.update({'csv rows': len(s), 'foreground segments': sum(g.is_fg for g in s),
+                                              'background segments': sum(not g.is_fg for g in s)})
+    return segs, reports, seen, unseen, None
 
-def _anet_segments(cfg:TrainConfig, root:Path|None, spec:ClipSpec):
-    "Training (seen classes) and validation (all classes) segments of an ActivityNet JSON."
-    db = load_anet(cfg.anet or root / 'activity_net.v1-3.min.json')
+def _anet_segments(cfg:TrainConfig, root:Path|None, spec:ClipSpec, videos:Path):
+    "Training (seen classes) and validation (all classes) segments of an ActivityNet JSON, timed by the files themselves."
+    ann, report = Path(cfg.anet or root / 'activity_net.v1-3.min.json'), Report()
+    db, paths = load_anet(ann, report), index_videos(videos)
+    meta = probe_videos({k: paths[k] for k, v in db.items() if k in paths and v.get('subset') in ('training', 'validation')}, report)
+    db = {k: v for k, v in db.items() if k in meta or k not in paths}  # unreadable files left out, named in the report
     seen, unseen = class_split(root, db)
     classes = {**class_index(seen), **{c: len(seen) + i for i, c in enumerate(sorted(unseen))}}
-    (train_segs, r_train), (val_segs, r_val) = (make_segments(db, subset, classes, keep, spec)
+    (train_segs, r_train), (val_segs, r_val) = (make_segments(db, subset, classes, keep, spec, meta=meta)
                                                 for subset, keep in (('training', seen), ('validation', None)))
-    return [train_segs, val_segs], [r_train, r_val], seen, unseen
+    check_trainable(train_segs, report.merge(r_train), ann)
+    return [train_segs, val_segs], [report, r_val], seen, unseen, meta
 
 def clip_spec(cfg:TrainConfig) -> ClipSpec:
     "The clip geometry of a configuration."
@@ -259,10 +264,10 @@ def build_datasets(cfg:TrainConfig, # the run's settings
                    root:Path|None): # dataset folder, if the layout is the standard one
     "Training and validation `ClipDataset`s, and the seen and unseen classes."
     videos, spec = Path(cfg.videos or root / 'videos'), clip_spec(cfg)
-    if cfg.train_csv: segs, reports, seen, unseen = _csv_segments(cfg)  # exactly as listed: the CSVs' writer chose the gaps and classes
-    else: segs, reports, seen, unseen = _anet_segments(cfg, root, spec)
-    cap_file = Path(cfg.captions or (root / 'captions' / 'train.json' if root else ''))
-    captions = load_captions(cap_file) if cfg.caption_prob > 0 and cap_file.is_file() else None
+    if cfg.train_csv: segs, reports, seen, unseen, meta = _csv_segments(cfg)  # as listed: the CSVs' writer chose the gaps and classes
+    else: segs, reports, seen, unseen, meta = _anet_segments(cfg, root, spec, videos)
+    cap_file, cap_report = Path(cfg.captions or (root / 'captions' / 'train.json' if root else '')), Report()
+    captions = load_captions(cap_file, report=cap_report) if cfg.caption_prob > 0 and cap_file.is_file() else None
     if cfg.trimmed:  # the Kinetics stand-in: action instances only, as a trimmed-clip dataset has
         reports[0]['background segments (left out: trimmed)'] = reports[0].pop('background segments', 0)
         segs[0] = [s for s in segs[0] if s.is_fg]
@@ -270,8 +275,8 @@ def build_datasets(cfg:TrainConfig, # the run's settings
     for s, report, is_train in zip(segs, reports, (True, False)):
         if cfg.max_videos: s = _first_videos(s, cfg.max_videos)
         ds = ClipDataset(s, videos, spec, is_train, captions if is_train else None, cfg.caption_prob if is_train else 0.,
-                         cfg.dagger, cfg.seed)
-        ds.segment_report = report
+                         cfg.dagger, cfg.seed, meta)
+        ds.segment_report, ds.caption_report = report, cap_report if is_train else Report()
         out.append(ds)
     return out[0], out[1], seen, unseen
 
@@ -416,8 +421,11 @@ def build_data(self:Trainer, ck:dict|None): # the checkpoint being resumed, if a
     self.data_id = dict(seen=self.seen, unseen=self.unseen, train_clips=len(self.train_ds), val_clips=len(self.val_ds))
     if ck: check_resume(ck['data'], self.data_id, self.run.checkpoint_file)
     if self.main:
-        segments = {'training': dict(self.train_ds.segment_report), 'validation': dict(self.val_ds.segment_report)}
-        self.run.write_config(dict(cfg.as_dict(), data=str(root or cfg.anet or cfg.train_csv), **self.data_id, segments=segments,
+        ds = {'training': self.train_ds, 'validation': self.val_ds}
+        self.run.write_config(dict(cfg.as_dict(), data=str(root or cfg.anet or cfg.train_csv), **self.data_id,
+                                   segments={k: dict(d.segment_report) for k, d in ds.items()},
+                                   examples={k: d.segment_report.examples for k, d in ds.items()},
+                                   files={k: d.report.as_dict() for k, d in ds.items()}, captions=self.train_ds.caption_report.as_dict(),
                                    num_processes=self.acc.num_processes, device=str(self.acc.device)))
 
 # %% ../nbs/04_train.ipynb #077ff226
