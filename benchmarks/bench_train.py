@@ -11,14 +11,15 @@ Prints, for the preset's clip geometry and batch size:
   with and without channels_last_3d.
 Runs unchanged on a CUDA machine (it reports the device); timings are only comparable within one run.
 """
-import argparse, json, tempfile, time
+import json, tempfile, time
 from pathlib import Path
 
 import torch
+from fastcore.script import call_parse
 
 from clap_nbdev.losses import CLAPLoss
 from clap_nbdev.models import CLAPModel, video_encoder
-from clap_nbdev.train import PRESETS, TrainConfig, TrainStep, train
+from clap_nbdev.train import TrainConfig, TrainStep, train
 
 
 def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None):
@@ -48,26 +49,25 @@ def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None
     return B * steps / (time.time() - t0)
 
 
-if __name__ == '__main__':
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--preset', default='default', choices=sorted(PRESETS))
-    ap.add_argument('--videos', type=int, default=24, help='training videos in the pipeline epoch')
-    ap.add_argument('--steps', type=int, default=12, help='timed steps of the bare model')
-    ap.add_argument('--data', default=None, help='dataset folder (default: the embedded synthetic dataset)')
-    a = ap.parse_args()
-    cfg = TrainConfig.from_preset(a.preset)
+@call_parse
+def main(preset:str='default', # the `clap_nbdev.train` preset whose geometry, batch and precision are measured
+         videos:int=24, # training videos in the pipeline epoch
+         steps:int=12, # timed steps of the bare model
+         data:str=None): # dataset folder (default: the embedded synthetic dataset)
+    "Training throughput: the full pipeline against the bare model, in one run on the same shapes."
+    cfg = TrainConfig.from_preset(preset)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, {torch.get_num_threads()} threads, "
-          f"preset {a.preset}: {cfg.backbone}, {cfg.frames}x{cfg.crop}x{cfg.crop}, batch {cfg.batch_size}, "
+          f"preset {preset}: {cfg.backbone}, {cfg.frames}x{cfg.crop}x{cfg.crop}, batch {cfg.batch_size}, "
           f"{cfg.mixed_precision}, channels_last={cfg.channels_last}")
     with tempfile.TemporaryDirectory() as tmp:
-        hist = train(preset=a.preset, data=a.data, out=str(Path(tmp) / 'run'), epochs=1, max_videos=a.videos, progress=False)
+        hist = train(preset=preset, data=data, out=str(Path(tmp) / 'run'), epochs=1, max_videos=videos, progress=False)
     pipe = hist[0]['train_clips_per_s']
-    bare = bare_clips_per_s(cfg, device, a.steps)
-    print(f'pipeline   {pipe:7.2f} clips/s  (one epoch, {a.videos} videos, all steps counted)')
+    bare = bare_clips_per_s(cfg, device, steps)
+    print(f'pipeline   {pipe:7.2f} clips/s  (one epoch, {videos} videos, all steps counted)')
     print(f'bare model {bare:7.2f} clips/s  (forward + backward + step on random tensors)')
     print(f'pipeline / bare model = {pipe / bare:.2f}x (target >= 0.9x)')
     for bf16 in (False, True):
         for cl in (False, True):
-            r = bare_clips_per_s(cfg, device, a.steps, bf16=bf16, channels_last=cl)
+            r = bare_clips_per_s(cfg, device, steps, bf16=bf16, channels_last=cl)
             print(f"bare model, {'bf16 autocast' if bf16 else 'fp32         '}, channels_last_3d={str(cl):5}: {r:7.2f} clips/s")
