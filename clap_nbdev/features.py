@@ -351,7 +351,7 @@ def _open_folder(out:Path, settings:dict, videos, paths:dict, key:dict, state, r
     if state.is_main_process:
         _save_json(out / 'sources.json', dict(roots=roots))
         for v in changed:  # its features are of the old file: forgotten, so the new one is extracted
-            log.warning('%s is not the file extracted before (size, time and content differ): extracted again', paths[v])
+            log.warning('%s is not the file extracted before (another size, or other times and bytes; or not recorded): extracted again', paths[v])
             (out / 'meta' / f'{key[v]}.json').unlink(missing_ok=True); (out / 'npy' / f'{key[v]}.npy').unlink(missing_ok=True)
         if changed: report['extracted again (video file changed)'] = len(changed)
         gone = sum(s == 'gone' for s in held.values())
