@@ -4,15 +4,18 @@
 
 # %% auto #0
 __all__ = ['log', 'GEOMETRY_KEYS', 'resampled_frames', 'feature_count', 'clip_grid', 'VideoClips', 'weights_hash', 'load_encoder',
-           'resolve_spec', 'resample', 'list_videos', 'Features', 'load_features', 'extract_features', 'main']
+           'resolve_spec', 'resample', 'list_videos', 'Features', 'load_features', 'file_identity', 'same_file',
+           'extract_features', 'toolkit_files', 'main']
 
 # %% ../nbs/05_features.ipynb #fb628cf6
+import errno
 import hashlib
 import json
 import logging
 import math
 import os
 import queue
+import shutil
 import threading
 import time
 from collections import Counter
@@ -28,12 +31,12 @@ from accelerate import Accelerator, PartialState
 from accelerate.utils import gather_object
 from fastcore.script import bool_arg, call_parse
 
-from .data import ClipSpec, VideoError, bare_id, index_videos, load_anet, prefixed_id
+from .data import ClipSpec, VideoError, bare_id, class_index, index_videos, load_anet, prefixed_id
 from .data import probe_video, resized_size, to_clip
 from .models import build_video_resnet, video_encoder
 from .synth import synth_dataset
 from .train import RunFolder
-from .utils import atomic_write, check_world_size
+from .utils import atomic_write, atomic_write_text, check_world_size
 
 # %% ../nbs/05_features.ipynb #faa9cb4c
 log = logging.getLogger(__name__)
@@ -198,6 +201,11 @@ def list_videos(videos, # folder of videos, dataset folder with `videos/`, bare 
     if not found: raise FileNotFoundError(f'{folder}: no video files')
     return dict(sorted(found.items()))
 
+def _annotated(videos) -> set:
+    "Bare ids of the annotations of a dataset folder (none for other inputs)."
+    ann = Path(videos) / 'activity_net.v1-3.min.json' if isinstance(videos, (str, Path)) else None
+    return set(load_anet(ann)) if ann is not None and ann.exists() else set()
+
 def _save_npy(path, arr):
     def write(t):
         with open(t, 'wb') as f: np.save(f, arr)
@@ -220,9 +228,37 @@ def load_features(path:str|Path) -> Features: # an output folder, a `features.h5
     else: side = p.with_name('features.json')
     info = json.loads(side.read_text()) if side.exists() else {}
     if p.suffix == '.h5' and p.is_file():
-        with h5py.File(p, 'r') as f: return Features({k: f[k][()] for k in f}, info=info)
+        try: f = h5py.File(p, 'r')
+        except OSError as e: raise OSError(f'{p} is unreadable ({str(e).splitlines()[0][:120]}): run the same extraction '
+                                           f'again to rebuild it from the npy/ files beside it') from None
+        with f: return Features({k: f[k][()] for k in f}, info=info)
     if p.is_dir() and any(p.glob('v_*.npy')): return Features({q.stem: np.load(q) for q in sorted(p.glob('v_*.npy'))}, info=info)
     raise FileNotFoundError(f'{path}: no features.h5 or v_<id>.npy files')
+
+# %% ../nbs/05_features.ipynb #idex0001
+def _ends_sha1(path:Path, chunk:int=2**20) -> str:
+    "SHA-1 of the first and last `chunk` bytes of a file (all of it if it is shorter than two chunks)."
+    h, size = hashlib.sha1(), path.stat().st_size
+    with open(path, 'rb') as f:
+        h.update(f.read(chunk))
+        if size > 2 * chunk: f.seek(size - chunk)
+        h.update(f.read())
+    return h.hexdigest()[:16]
+
+def file_identity(path:str|Path) -> dict: # a video file
+    "What tells a video file from another: its size, modification time (ns) and a SHA-1 of its first and last MiB."
+    p = Path(path)
+    st = p.stat()
+    return dict(size=st.st_size, mtime_ns=st.st_mtime_ns, ends_sha1=_ends_sha1(p))
+
+def same_file(identity:dict, # from `file_identity`, or None (unknown)
+              path:str|Path) -> bool: # the file now
+    "Whether `path` is still the file `identity` describes: the same size, and the same modification time or the same first and last MiB."
+    p = Path(path)
+    if not identity or not p.is_file(): return False
+    st = p.stat()
+    if st.st_size != identity.get('size'): return False
+    return st.st_mtime_ns == identity.get('mtime_ns') or _ends_sha1(p) == identity.get('ends_sha1')
 
 # %% ../nbs/05_features.ipynb #e210c17b
 def _produce(jobs, spec, stride, batch_size, short, num_threads, q, stop):
@@ -236,7 +272,7 @@ def _produce(jobs, spec, stride, batch_size, short, num_threads, q, stop):
         for vid, path in jobs:
             try:
                 vc = VideoClips(path, spec, stride, batch_size, short, num_threads)
-                if not put(('start', vid, vc.info())): return
+                if not put(('start', vid, dict(vc.info(), source=file_identity(path)))): return
                 for clips in vc:
                     if not put(('clips', vid, clips)): return
                 if not put(('end', vid, None)): return
@@ -255,18 +291,104 @@ def _check_settings(out:Path, settings:dict):
     old = json.loads((out / 'settings.json').read_text())
     diff = [f'{k}: {old.get(k)} here, {settings.get(k)} now' for k in sorted(set(old) | set(settings))
             if k != 'weights' and old.get(k) != settings.get(k)]  # the weights count by hash, not by path
-    if diff: raise ValueError(f'{out} holds features made with other settings ({"; ".join(diff)}): choose another output folder')
+    if diff: raise ValueError(f'{out} holds features made with other settings ({"; ".join(diff)}): '
+                              f'use another output folder (--out), or delete {out} to start over')
 
-def _h5_keys(path:Path) -> set:
+def _source_roots(videos, paths:dict) -> list:
+    "The folders the videos come from: what names the dataset of a run."
+    if isinstance(videos, (str, Path)):
+        root = Path(videos)
+        return [str((root / 'videos' if (root / 'videos').is_dir() else root).resolve())]
+    return sorted({str(Path(p).resolve().parent) for p in paths.values()})
+
+def _h5_keys(path:Path):
+    "Keys of the HDF5 file at `path` (empty if there is none); None if it cannot be read (truncated, not HDF5)."
     if not path.exists(): return set()
-    with h5py.File(path, 'r') as f: return set(f)
+    try:
+        with h5py.File(path, 'r') as f: return {k for k in f if f[k].shape is not None}
+    except (OSError, KeyError, RuntimeError): return None
 
-def _merge(out:Path, settings:dict, h5:bool, keep_npy:bool) -> dict:
-    "Write `features.h5` anew from every finished video of `out`; their sidecar entries."
+def _held(out:Path, paths:dict, key:dict, in_h5:set) -> dict:
+    "Every listed video with features in `out`: 'same' (its file unchanged), 'changed' (another file now) or 'gone' (no file now)."
+    held = {}
+    for v, p in paths.items():
+        meta = out / 'meta' / f'{key[v]}.json'
+        if not (meta.exists() and ((out / 'npy' / f'{key[v]}.npy').exists() or key[v] in in_h5)): continue
+        held[v] = 'gone' if not Path(p).exists() else 'same' if same_file(json.loads(meta.read_text()).get('source'), p) else 'changed'
+    return held
+
+def _check_dataset(out:Path, roots:list, held:dict) -> list:
+    "The video folders of `out` after this run; raises if this run reads another dataset than the one `out` holds."
+    old = json.loads((out / 'sources.json').read_text())['roots']
+    new = [r for r in roots if r not in old]
+    if not any((out / 'meta').glob('v_*.json')): return roots  # nothing extracted yet: the folder is this run's
+    if not new: return old
+    same, changed = [v for v, s in held.items() if s == 'same'], sorted(v for v, s in held.items() if s == 'changed')
+    if same and not changed: return sorted(set(old) | set(new))  # the same files, found at a new place
+    why = (f'{len(changed)} of its videos (e.g. {changed[0]}) are other files than the ones extracted' if changed
+           else 'none of its videos is one extracted there')
+    raise ValueError(f'{out} holds features of the videos in {", ".join(old)}; this run reads {", ".join(new)} and {why}: '
+                     f'another dataset. Use another output folder (--out), or delete {out} to start over')
+
+# %% ../nbs/05_features.ipynb #c30b0001
+def _open_folder(out:Path, settings:dict, videos, paths:dict, key:dict, state, report:Counter) -> set:
+    "Prepare `out` for this run and return the videos already done there: refuse other settings or another dataset, forget replaced videos."
+    if state.is_main_process:
+        (out / 'npy').mkdir(parents=True, exist_ok=True); (out / 'meta').mkdir(exist_ok=True)
+        for t in list(out.glob('.*.tmp')) + list(out.glob('*/.*.tmp')): t.unlink(missing_ok=True)  # a killed run's
+        if not (out / 'settings.json').exists(): _save_json(out / 'settings.json', settings)
+        if not (out / 'sources.json').exists(): _save_json(out / 'sources.json', dict(roots=_source_roots(videos, paths)))
+    state.wait_for_everyone()
+    _check_settings(out, settings)
+    in_h5 = _h5_keys(out / 'features.h5')
+    if in_h5 is None and state.is_main_process:
+        log.warning('%s is unreadable (truncated or not HDF5): it is rebuilt from %s', out / 'features.h5', out / 'npy')
+        report['features.h5 rebuilt (was unreadable)'] = 1
+    held = _held(out, paths, key, in_h5 or set())
+    roots = _check_dataset(out, _source_roots(videos, paths), held)
+    state.wait_for_everyone()  # every process has checked before anything changes
+    changed = sorted(v for v, s in held.items() if s == 'changed')
+    if state.is_main_process:
+        _save_json(out / 'sources.json', dict(roots=roots))
+        for v in changed:  # its features are of the old file: forgotten, so the new one is extracted
+            log.warning('%s is not the file extracted before (another size, or other times and bytes; or not recorded): extracted again', paths[v])
+            (out / 'meta' / f'{key[v]}.json').unlink(missing_ok=True); (out / 'npy' / f'{key[v]}.npy').unlink(missing_ok=True)
+        if changed: report['extracted again (video file changed)'] = len(changed)
+        gone = sum(s == 'gone' for s in held.values())
+        if gone: report['kept (video file no longer there)'] = gone
+    state.wait_for_everyone()
+    return {v for v, s in held.items() if s != 'changed'}
+
+def _merged_bytes(vids:dict, settings:dict) -> int:
+    "About the size of the merged HDF5: every video's `[T or L, D]` float32 array, plus a little per dataset."
+    steps = sum(settings['resample'] or v['T'] for v in vids.values())
+    return steps * settings['feature_dim'] * 4 + 4096 * len(vids) + 2**20
+
+def _check_space(folder:Path, need:int, what:str):
+    "Raise a named 'no space left on device' before writing `need` bytes into `folder` (a full disk can crash HDF5 mid-write)."
+    free = shutil.disk_usage(folder).free
+    if free < need:
+        raise OSError(errno.ENOSPC, f'no space left on device in {folder}: {what} needs about {need / 2**20:.1f} MB, '
+                                    f'{free / 2**20:.1f} MB are free. The .npy files in {folder / "npy"} are kept: free some space '
+                                    f'and run the same command again (it resumes and only merges), or pass --h5 false to keep the .npy files only')
+
+def _write_missing(out:Path, expected:set) -> list:
+    "Write `npy/missing_files.txt` (OpenTAD's block list): every expected video (bare id) without its `.npy` here, one per line."
+    f = out / 'npy' / 'missing_files.txt'
+    before = set(f.read_text().splitlines()) if f.exists() else set()
+    have = {bare_id(p.stem) for p in (out / 'npy').glob('v_*.npy')}
+    ids = sorted((set(expected) | before) - have - {''})
+    atomic_write_text(f, ''.join(f'{i}\n' for i in ids))
+    return ids
+
+def _merge(out:Path, settings:dict, h5:bool, keep_npy:bool, expected:set=()) -> dict:
+    "Write `features.h5` anew from every finished video of `out` and OpenTAD's block list; their sidecar entries."
     npy, h5_path, L = out / 'npy', out / 'features.h5', settings['resample']
-    old_keys = _h5_keys(h5_path)
+    old_keys = _h5_keys(h5_path) or set()  # unreadable: rebuilt from the npy files alone
     keys = sorted(p.stem for p in (out / 'meta').glob('v_*.json') if (npy / f'{p.stem}.npy').exists() or p.stem in old_keys)
+    vids = {k: json.loads((out / 'meta' / f'{k}.json').read_text()) for k in keys}
     if h5:
+        _check_space(out, _merged_bytes(vids, settings), f'merging {len(keys)} videos into {h5_path.name}')
         def write(tmp):
             with h5py.File(tmp, 'w') as f, (h5py.File(h5_path, 'r') if old_keys else nullcontext()) as old:
                 f.attrs['settings'] = json.dumps(settings)
@@ -278,7 +400,8 @@ def _merge(out:Path, settings:dict, h5:bool, keep_npy:bool) -> dict:
         atomic_write(h5_path, write)
     if not keep_npy:
         for k in keys: (npy / f'{k}.npy').unlink(missing_ok=True)
-    return {k: json.loads((out / 'meta' / f'{k}.json').read_text()) for k in keys}
+    _write_missing(out, set(expected) | {bare_id(k) for k in keys})
+    return vids
 
 # %% ../nbs/05_features.ipynb #72ff6c9c
 def extract_features(videos, # folder of videos, dataset folder (with `videos/`), bare id -> path dict, or list of paths
@@ -316,24 +439,14 @@ def extract_features(videos, # folder of videos, dataset folder (with `videos/`)
     paths = list_videos(videos, subset)
     if max_videos: paths = dict(list(paths.items())[:max_videos])
     key = {v: prefixed_id(v) for v in paths}
-    out, done = (Path(out) if out is not None else None), set()
-    if out is not None:
-        if state.is_main_process:
-            (out / 'npy').mkdir(parents=True, exist_ok=True); (out / 'meta').mkdir(exist_ok=True)
-            for t in list(out.glob('.*.tmp')) + list(out.glob('*/.*.tmp')): t.unlink(missing_ok=True)  # a killed run's
-            if not (out / 'settings.json').exists(): _save_json(out / 'settings.json', settings)
-        state.wait_for_everyone()
-        _check_settings(out, settings)
-        in_h5 = _h5_keys(out / 'features.h5')
-        done = {v for v in paths if (out / 'meta' / f'{key[v]}.json').exists()
-                and ((out / 'npy' / f'{key[v]}.npy').exists() or key[v] in in_h5)}
-        state.wait_for_everyone()  # every process has its list before any process writes
+    out, done, report = (Path(out) if out is not None else None), set(), Counter()
+    if out is not None: done = _open_folder(out, settings, videos, paths, key, state, report)
     todo = sorted((v for v in paths if v not in done), key=lambda v: (-(paths[v].stat().st_size if paths[v].exists() else 0), v))
     mine = [(v, paths[v]) for v in todo[state.process_index::state.num_processes]]
 
     enc = enc.to(state.device).eval()
     if channels_last: enc = enc.to(memory_format=torch.channels_last_3d)
-    report, skipped, results, cur = Counter(), [], [], {}
+    skipped, results, cur = [], [], {}
     q, stop = queue.Queue(maxsize=max(prefetch, 1)), threading.Event()
     producer = threading.Thread(target=_produce, args=(mine, spec, stride, batch_size, short, num_threads, q, stop), daemon=True)
     bar = None
@@ -390,10 +503,68 @@ def extract_features(videos, # folder of videos, dataset folder (with `videos/`)
         return Features({k: resample(f, resample_to) if resample_to else f for k, f, _ in results},
                         info=dict(settings, weights_meta=meta, run=run, videos={k: i for k, _, i in results}))
     if state.is_main_process:
-        vids = _merge(out, settings, h5, keep_npy)
+        vids = _merge(out, settings, h5, keep_npy, set(paths) | _annotated(videos))
         _save_json(out / 'features.json', dict(settings, weights_meta=meta, run=run, videos=vids))
     state.wait_for_everyone()
     return out
+
+# %% ../nbs/05_features.ipynb #tkex0001
+def _num(x): return f'{x:g}' if isinstance(x, float) else str(x)
+
+def _actionformer_yaml(cfg:dict, hdf5:str=None) -> str:
+    "ActionFormer's dataset lines for these features (its `configs/anet_tsp.yaml` gives the rest)."
+    alt = f'# feat_folder may also be the HDF5 file: {hdf5}\n' if hdf5 else ''
+    keys = ''.join(f'  {k}: {_num(v)},\n' for k, v in cfg.items())
+    return (f'# ActionFormer: these lines replace the dataset part of configs/anet_tsp.yaml (written by clap_nbdev.features)\n'
+            f'# num_classes: 1 trains class-agnostic proposals, as anet_tsp.yaml does\n{alt}'
+            f"dataset_name: anet\ntrain_split: ['training']\nval_split: ['validation']\n"
+            f'dataset: {{\n{keys}  trunc_thresh: 0.5,\n  crop_ratio: [0.9, 1.0],\n  max_seq_len: 768,\n}}\n')
+
+def _opentad_py(annotations:Path, out:Path, classes:Path, info:dict) -> str:
+    "OpenTAD's dataset lines for these features (its `features_tsp_pad.py` gives the rest)."
+    return (f'# OpenTAD: these lines replace the head of configs/_base_/datasets/activitynet-1.3/features_tsp_pad.py (written by clap_nbdev.features)\n'
+            f'annotation_path = "{annotations.resolve()}"\nclass_map = "{classes.resolve()}"\n'
+            f'data_path = "{(out / "npy").resolve()}/"\nblock_list = data_path + "missing_files.txt"\n'
+            f'# in train, val and test: feature_stride=feature_stride, sample_stride=1, offset_frames=offset_frames, fps=fps,\n'
+            f'# and dict(type="LoadFeats", feat_format="npy", prefix="v_") in every pipeline\n'
+            f'feature_stride, offset_frames, fps = {info["stride"]}, {_num(info["frames"] / 2)}, {_num(info["clip_fps"])}\n')
+
+def _hdf5_link(out:Path, dest:Path, info:dict):
+    "`dest/features.hdf5` -> `features.h5` (ActionFormer opens HDF5 only from a path with `.hdf5` in it); None if unusable."
+    h5, link = out / 'features.h5', dest / 'features.hdf5'
+    if not h5.exists() or info.get('resample'): return None  # a resampled file does not have ActionFormer's variable-length layout
+    if not link.is_symlink():
+        try: os.symlink(os.path.relpath(h5, dest), link)
+        except OSError: return None
+    return os.path.abspath(link)
+
+def toolkit_files(features:str|Path, # an output folder of `extract_features`
+                  annotations:str|Path, # the ActivityNet JSON of its videos
+                  dest:str|Path=None) -> dict: # where to write (default: `<features>/toolkits`)
+    "Write what ActionFormer and OpenTAD need beside the features: annotations with `label_id`, the class list, their config lines."
+    out = Path(features)
+    info = json.loads((out / 'features.json').read_text())
+    have = {bare_id(p.stem) for p in (out / 'npy').glob('v_*.npy')}
+    if not have: raise FileNotFoundError(f'{out / "npy"}: no v_<id>.npy files; ActionFormer and OpenTAD read the features as extracted (keep_npy=True)')
+    raw = json.loads(Path(annotations).read_text())
+    if not isinstance(raw.get('database'), dict): raise ValueError(f"{annotations}: no 'database': not an ActivityNet annotation file")
+    db = {bare_id(k): v for k, v in raw['database'].items()}
+    kept, dropped = {k: db[k] for k in sorted(db) if k in have}, sorted(set(db) - have)
+    ids = class_index(a['label'] for v in kept.values() for a in v.get('annotations', []))
+    dest = Path(dest) if dest is not None else out / 'toolkits'
+    dest.mkdir(parents=True, exist_ok=True)
+    db_af = {k: dict(v, annotations=[dict(a, label_id=ids[a['label']]) for a in v.get('annotations', [])]) for k, v in kept.items()}
+    _save_json(dest / 'actionformer_anet.json', dict(raw, database=db_af))
+    atomic_write_text(dest / 'classes.txt', ''.join(f'{c}\n' for c in ids))  # line i: the class of label_id i
+    cfg = dict(json_file=os.path.abspath(dest / 'actionformer_anet.json'), feat_folder=os.path.abspath(out / 'npy'), file_prefix='v_',
+               file_ext='.npy', num_classes=len(ids), input_dim=info['feature_dim'], feat_stride=info['stride'],
+               num_frames=info['frames'], default_fps=info['clip_fps'])
+    hdf5 = _hdf5_link(out, dest, info)
+    atomic_write_text(dest / 'actionformer.yaml', _actionformer_yaml(cfg, hdf5))
+    atomic_write_text(dest / 'opentad.py', _opentad_py(Path(annotations), out, dest / 'classes.txt', info))
+    if dropped: log.warning('%d annotated videos have no features in %s and are left out of ActionFormer\'s file: %s',
+                            len(dropped), out, ', '.join(dropped[:20]) + (' ...' if len(dropped) > 20 else ''))
+    return dict(actionformer=cfg, hdf5=hdf5, classes=list(ids), dropped=dropped, folder=str(dest))
 
 # %% ../nbs/05_features.ipynb #267aefd7
 @call_parse
@@ -417,13 +588,17 @@ def main(videos:str=None, # folder of videos, or a dataset folder with `videos/`
          seed:int=0, # random initialisation seed (no weights)
          max_videos:int=0, # only the first N videos (0: all)
          num_threads:int=1, # decoder threads
-         progress:bool_arg=True): # progress bar
+         progress:bool_arg=True, # progress bar
+         toolkits:bool_arg=False, # also write ActionFormer's annotations, the class list and ActionFormer/OpenTAD config lines into <out>/toolkits
+         annotations:str=None): # the ActivityNet JSON for --toolkits (default: <videos>/activity_net.v1-3.min.json)
     "Extract the `h_v` features of every video into `out`: resumable, shared out across `accelerate launch` processes."
     acc = Accelerator()
     check_world_size(acc.num_processes)
     enc, meta = load_encoder(weights, backbone, seed)
     spec = resolve_spec(meta, frames, clip_fps, short_side, crop)
     with acc.main_process_first(): videos = videos or synth_dataset()  # generated once, by the main process
+    ann = Path(annotations or Path(videos) / 'activity_net.v1-3.min.json')
+    if toolkits and not ann.is_file(): raise FileNotFoundError(f'--toolkits needs the annotations: no file {ann} (pass --annotations)')
     extract_features(videos, (enc, meta), spec, stride, out, batch_size, bf16, channels_last, h5, keep_npy, resample_to, short,
                      subset=subset, max_videos=max_videos, num_threads=num_threads, state=acc, progress=progress)
     if acc.is_main_process:
@@ -433,3 +608,7 @@ def main(videos:str=None, # folder of videos, or a dataset folder with `videos/`
               f"crop {spec.crop}, stride {info['stride']}: {len(info['videos'])} videos in {out}")
         print(', '.join(f'{k}: {v}' for k, v in r['counts'].items()) + f" ({r['clips_per_s']} clips/s, {r['processes']} process(es))")
         for s in r['skipped']: print(f"skipped {s['file']}: {s['problem']}")
+        if toolkits:
+            t = toolkit_files(out, ann)
+            print(f"ActionFormer and OpenTAD files in {t['folder']} ({len(t['classes'])} classes; "
+                  f"{len(t['dropped'])} annotated videos without features left out); OpenTAD's block list: {Path(out) / 'npy' / 'missing_files.txt'}")
