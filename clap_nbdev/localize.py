@@ -443,9 +443,11 @@ def fewshot_draws(model:Localizer, # the boundary head (its proposals and normal
             try: support, query = kshot_split(db, classes, k, subset, seed=d)
             except ValueError as e: log.warning('%d-shot skipped: %s', k, e); break
             pred = predict(model, features, db, query, classify=NearestMean(model, features, support, tau), top_k=1, **kwargs)
-            ap = detection_map(gt, pred, subset, classes=classes, videos=query).ap
+            present = [c for c in classes if any(a['label'] == c for v in query for a in db[v]['annotations'])]  # a mixed support video can take a class's last query
+            ap = detection_map(gt, pred, subset, classes=present, videos=query).ap
             rows.append(dict(k=k, draw=d, queries=len(query), all=100 * float(ap.values.mean()),
-                             **{kind: 100 * float(ap.loc[cl].values.mean()) for kind, cl in (kinds or {}).items()}))
+                             **{kind: 100 * float(ap.loc[[c for c in cl if c in present]].values.mean()) if set(cl) & set(present) else math.nan
+                                for kind, cl in (kinds or {}).items()}))
     return pd.DataFrame(rows, columns=['k', 'draw', 'queries', 'all', *(kinds or {})])
 
 def draw_summary(draws:pd.DataFrame, # from `fewshot_draws`
@@ -597,8 +599,12 @@ def _seed_row(m:Localizer, features:dict, db:dict, gt:dict, vids:list, subset:st
     props = predict_proposals(m, features, db, vids)
     o, ar = oracle_label_map(gt, props, subset), average_recall_at_proposals(gt, props, subset=subset)
     own_v = [v for v in vids if all(a['label'] in m.classes for a in db[v]['annotations'])]
-    own = detection_map(gt, predict(m, features, db, own_v), subset, classes=m.classes, videos=own_v)
-    return {**{f'oracle {k}': v for k, v in o.summary().items()}, **ar.summary(ans), **{f'own {k}': v for k, v in own.summary().items()}}
+    present = sorted({a['label'] for v in own_v for a in db[v]['annotations']})  # the head's classes with ground truth here
+    if own_v: own = detection_map(gt, predict(m, features, db, own_v), subset, classes=present, videos=own_v).summary()
+    else:  # no scored video is all of the head's classes: the own classifier has nothing it could get right
+        log.warning('own-classifier mAP: no video of %r has only the head\'s classes %s; nan', subset, m.classes)
+        own = {k: math.nan for k in o.summary()}
+    return {**{f'oracle {k}': v for k, v in o.summary().items()}, **ar.summary(ans), **{f'own {k}': v for k, v in own.items()}}
 
 def localization_scores(features:dict, # video id -> `[T, D]`
                         db:dict, # ActivityNet database
@@ -608,7 +614,7 @@ def localization_scores(features:dict, # video id -> `[T, D]`
                         head:list=None, # videos the head trains on (default: `head_videos`)
                         ans=(1, 5, 10, 100), # AR@AN at these average numbers of proposals per video
                         **fit_kw) -> dict: # passed to `fit_localizer` (epochs, L, hidden...)
-    "Per head seed: oracle-label mAP of class-agnostic proposals (primary), AR@AN, own-classifier mAP (secondary); means with t intervals over seeds."
+    "Per head seed: oracle-label mAP of class-agnostic proposals (primary), AR@AN, own-classifier mAP (secondary, nan without a video of the head's classes); means with t intervals over seeds."
     note = f'head: the {len(head)} videos given' if head is not None else None
     if head is None: head, note = head_videos(db)
     vids = eval_videos(db, subset, classes)
@@ -618,16 +624,17 @@ def localization_scores(features:dict, # video id -> `[T, D]`
         models.append(fit_localizer(features, db, seed=s, videos=head, **fit_kw))
         rows[s] = _seed_row(models[-1], features, db, gt, vids, subset, ans)
     table = pd.DataFrame.from_dict(rows, orient='index').rename_axis('seed')
-    summary = {c: paired_diff(table[c].to_numpy()) for c in table.columns} if len(table) > 1 else {}
+    summary = {c: paired_diff(table[c].to_numpy()) for c in table.columns if np.isfinite(table[c]).all()} if len(table) > 1 else {}
     return dict(table=table, summary=summary, head=note, models=models, videos=vids)
 
 # %% ../nbs/08_localize.ipynb #f51def67
 def paired_table_diff(a:pd.DataFrame, # one row per unit (seed, draw), one column per metric
                       b:pd.DataFrame) -> dict: # the same units and metrics for the other arm
-    "Each common metric's `a - b` over the units both tables hold (paired t, `stats.paired_diff`)."
+    "Each common metric's `a - b` over the units both tables hold (paired t, `stats.paired_diff`); a metric with a missing (nan) value is left out."
     idx = a.index.intersection(b.index)
     if len(idx) < 2: raise ValueError(f'paired_table_diff: {len(idx)} units in common: need at least 2')
-    return {c: paired_diff(a.loc[idx, c].to_numpy(float), b.loc[idx, c].to_numpy(float)) for c in a.columns if c in b.columns}
+    cols = [c for c in a.columns if c in b.columns and np.isfinite(a.loc[idx, c]).all() and np.isfinite(b.loc[idx, c]).all()]
+    return {c: paired_diff(a.loc[idx, c].to_numpy(float), b.loc[idx, c].to_numpy(float)) for c in cols}
 
 def design_table(effects:dict, # name -> `Effect` of a difference between two arms
                  alpha:float=0.05, # two-sided level
@@ -647,8 +654,9 @@ def _timed(times:dict, part:str, name:str):
     finally: times.setdefault(part, {})[name] = times.get(part, {}).get(name, 0.) + time.perf_counter() - t0
 
 def _draw_effect(x) -> Effect:
-    "Mean over support draws with the central 95 % of the draws (their spread, not an interval of the mean)."
-    x = np.asarray(x, np.float64)
+    "Mean over support draws with the central 95 % of the draws (their spread, not an interval of the mean); draws without a value left out."
+    x = np.asarray(x, np.float64); x = x[np.isfinite(x)]
+    if len(x) == 0: return Effect(math.nan, math.nan, math.nan, math.nan, 0, math.nan, 'spread over draws')
     sd = float(x.std(ddof=1)) if len(x) > 1 else math.nan
     lo, hi = np.quantile(x, [.025, .975])
     return Effect(float(x.mean()), float(lo), float(hi), math.nan, len(x), sd, 'spread over draws', sd / math.sqrt(len(x)), len(x) - 1.)
@@ -681,7 +689,7 @@ def evaluate_encoders(encoders:dict, # name -> features (`Features` or `{id: [T,
                       db:dict, # ActivityNet database
                       unseen:list=None, # unseen classes for the few-shot part (None: no few-shot part)
                       kinds:dict=None, # kind -> unseen classes (`unseen_kinds`)
-                      captions:tuple=None, # `(training, validation)` captions (`load_captions`) for the grounding head (None: no grounding part)
+                      captions:tuple=None, # `(train, score)` captions (`load_captions`): the head split's (else training) and validation's (None: no grounding part)
                       embed=None, # sentences -> `[N, d]` array, for the grounding head
                       seeds=(0, 1, 2), # localization head seeds
                       ks=(1, 5), # few-shot shots
