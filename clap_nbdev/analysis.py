@@ -4,16 +4,19 @@
 
 # %% auto #0
 __all__ = ['log', 'GEOMETRY', 'SKIP_NO_FG', 'SKIP_FG_PAIR', 'SKIP_NO_BG', 'load_encoder', 'clip_spec_of', 'ClipTriple',
-           'sample_clips', 'encode', 'triple_features', 'fg_distances', 'gap_table', 'gap_summary', 'plot_gaps',
-           'fig2a', 'load_predictions', 'top_predictions', 'plot_intervals', 'video_frames', 'fig2b', 'main']
+           'sample_clips', 'encode', 'triple_features', 'fg_distances', 'gap_table', 'gap_summary', 'cluster_rows',
+           'take_rows', 'cluster_bootstrap', 'gap_intervals', 'plot_gaps', 'fig2a', 'load_predictions',
+           'top_predictions', 'plot_intervals', 'video_frames', 'fig2b', 'main']
 
 # %% ../nbs/06_analysis.ipynb #6a2d2564
 import hashlib
 import json
 import logging
+import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -26,7 +29,7 @@ from .data import (ClipSpec, VideoError, bare_id, decode_frames, index_videos, l
                              probe_video, to_clip)
 from .synth import synth_dataset
 from .features import load_encoder as features_encoder
-
+from .stats import Effect
 
 # %% ../nbs/06_analysis.ipynb #74922f18
 log = logging.getLogger(__name__)
@@ -187,6 +190,64 @@ def gap_summary(table:pd.DataFrame) -> pd.DataFrame: # from `gap_table`
                          'median': g['gap'].median(), 'mean': g['gap'].mean(),
                          'fg2fg_median': g['fg2fg'].median(), 'fg2bg_median': g['fg2bg'].median()})
 
+# %% ../nbs/06_analysis.ipynb #c3496642
+def cluster_rows(groups) -> tuple: # one cluster label per row (e.g. each triple's or clip's video)
+    "The sorted distinct clusters and, for each, the indices of its rows."
+    keys, inv = np.unique(np.asarray(groups), return_inverse=True)
+    order = np.argsort(inv, kind='stable')
+    return keys, np.split(order, np.cumsum(np.bincount(inv, minlength=len(keys)))[:-1])
+
+def take_rows(rows:list, # row indices of every cluster (`cluster_rows`)
+              idx) -> np.ndarray: # clusters drawn (repeats allowed)
+    "The rows of the clusters `idx`, a cluster drawn twice giving its rows twice."
+    return np.concatenate([rows[i] for i in idx]) if len(idx) else np.zeros(0, int)
+
+def cluster_bootstrap(stat:Callable, # `stat(idx)` -> float: the statistic on the clusters `idx` (int array, repeats allowed)
+                      n:int, # number of clusters (e.g. videos)
+                      n_boot:int=2000, # resamples
+                      conf:float=0.95, # confidence of the percentile interval
+                      seed:int=0) -> Effect: # seeds `numpy.random.default_rng`
+    "Percentile bootstrap over clusters: `stat` on `n_boot` resamples of the `n` clusters drawn with replacement."
+    if n < 2: raise ValueError(f'cluster_bootstrap: needs at least 2 clusters, got {n}')
+    if not 0 < conf < 1: raise ValueError(f'cluster_bootstrap: conf must lie strictly between 0 and 1, got {conf}')
+    idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))  # the draws of `stats.bootstrap_ci`
+    boot = np.array([stat(i) for i in idx], np.float64)
+    ok = np.isfinite(boot)
+    if not ok.all(): log.warning('cluster_bootstrap: %d of %d resamples gave no value and are left out', (~ok).sum(), n_boot)
+    boot = boot[ok]
+    if len(boot) < 2: raise ValueError(f'cluster_bootstrap: {len(boot)} of {n_boot} resamples gave a value: need at least 2')
+    lo, hi = np.quantile(boot, [(1 - conf) / 2, (1 + conf) / 2])
+    p = min(1., 2 * min((boot <= 0).mean(), (boot >= 0).mean()))
+    se = float(boot.std(ddof=1))
+    return Effect(float(stat(np.arange(n))), float(lo), float(hi), float(p), n, se * math.sqrt(n), 'cluster bootstrap', se, math.inf, conf)
+
+# %% ../nbs/06_analysis.ipynb #cbeca634
+def _gap_stats(g:np.ndarray) -> dict:
+    return {'median': lambda r: float(np.median(g[r])), 'positive': lambda r: float((g[r] > 0).mean())}
+
+def gap_intervals(table:pd.DataFrame, # from `gap_table`: every encoder on the same triples
+                  n_boot:int=2000, # bootstrap resamples of the videos
+                  conf:float=0.95, # confidence of the intervals
+                  seed:int=0) -> pd.DataFrame: # seeds the resampling (the same draws for every row)
+    "Median gap and share of positive gaps per encoder, and first minus second encoder, with intervals from a bootstrap over videos."
+    names = list(dict.fromkeys(table['encoder']))
+    parts = [table[table['encoder'] == n].reset_index(drop=True) for n in names]
+    for n, p in zip(names[1:], parts[1:]):
+        if not p[['video', 'draw']].equals(parts[0][['video', 'draw']]): raise ValueError(f'gap_intervals: {n!r} and {names[0]!r} were not measured on the same triples')
+    keys, rows = cluster_rows(parts[0]['video'].to_numpy())
+    gaps = {n: p['gap'].to_numpy(np.float64) for n, p in zip(names, parts)}
+    def row(stats):
+        out = dict(videos=len(keys), triples=len(parts[0]))
+        for k, f in stats.items():
+            e = cluster_bootstrap(lambda i: f(take_rows(rows, i)), len(keys), n_boot, conf, seed)
+            out.update({k: e.mean, f'{k}_lo': e.lo, f'{k}_hi': e.hi, f'{k}_p': e.p})
+        return out
+    res = {n: row(_gap_stats(gaps[n])) for n in names}
+    if len(names) >= 2:
+        a, b = _gap_stats(gaps[names[0]]), _gap_stats(gaps[names[1]])
+        res[f'{names[0]} - {names[1]}'] = row({k: (lambda r, k=k: a[k](r) - b[k](r)) for k in a})
+    return pd.DataFrame.from_dict(res, orient='index')
+
 # %% ../nbs/06_analysis.ipynb #335e581c
 def plot_gaps(table:pd.DataFrame, # from `gap_table`
               bins:int=30, # histogram bins, shared by the encoders
@@ -235,8 +296,9 @@ def fig2a(data:str|Path=None, # dataset folder (`activity_net.v1-3.min.json` + `
           batch_size:int=16, # triples per forward pass
           max_videos:int=None, # analyse only the first videos (sorted ids), for a quick look
           bins:int=30, # histogram bins
-          out:str|Path=None): # save the figure here (PNG) if given
-    "Sample, encode and plot `fg2bg - fg2fg` for two encoders; returns the figure, tables, report, triples and features."
+          out:str|Path=None, # save the figure here (PNG) if given
+          n_boot:int=2000): # bootstrap resamples of the videos for the intervals (0: none)
+    "Sample, encode and plot `fg2bg - fg2fg` for two encoders; returns the figure, tables, intervals, report, triples and features."
     if b is None: raise ValueError('fig2a compares two encoders: pass b= (a weights file)')
     names, weights = _names(names), (a, b)
     files = {n: load_encoder(w, backbone) for n, w in zip(names, weights) if not (w is None or str(w) == 'init')}
@@ -267,7 +329,8 @@ def fig2a(data:str|Path=None, # dataset folder (`activity_net.v1-3.min.json` + `
     title = (f"{subset}: {n_vid} videos, {len(kept)} triples ({per_video}/video), "
              f"{'L2-normalised' if normalize else 'raw'} features, clips {spec.frames}x{spec.crop}x{spec.crop} @ {spec.fps:g} fps")
     fig = plot_gaps(table, bins, title, out=out)
-    return dict(fig=fig, table=table, summary=gap_summary(table), report=report, triples=kept, features=feats, spec=spec,
+    intervals = gap_intervals(table, n_boot, seed=seed) if n_boot and n_vid >= 2 else None
+    return dict(fig=fig, table=table, summary=gap_summary(table), intervals=intervals, report=report, triples=kept, features=feats, spec=spec,
                 encoders=dict(zip(names, [str(w) for w in weights])))
 
 # %% ../nbs/06_analysis.ipynb #c6ed1ecb
@@ -422,6 +485,7 @@ def main(what:str, # 'fig2a' (fg2bg - fg2fg histograms of two encoders) or 'fig2
         r = fig2a(data, a, b, names, subset, backbone, per_video=per_video, same_instance=same_instance, normalize=normalize,
                   seed=seed, init_seed=init_seed, max_videos=max_videos, out=out)
         print(r['summary'].to_string(float_format=lambda x: f'{x:.4f}')); print(dict(r['report']))
+        if r['intervals'] is not None: print(r['intervals'].to_string(float_format=lambda x: f'{x:.4f}'))
     elif what == 'fig2b':
         if not preds: raise ValueError('fig2b needs --preds a.json,b.json')
         fig2b(data, preds, names, video, subset, top_k, min_score, n_frames, out=out)
