@@ -33,7 +33,7 @@ from fastcore.script import bool_arg, call_parse
 
 from .data import ClipSpec, VideoError, bare_id, class_index, index_videos, load_anet, prefixed_id
 from .data import probe_video, resized_size, to_clip
-from .models import build_video_resnet, video_encoder
+from .models import build_video_resnet, load_strict, video_encoder
 from .synth import synth_dataset
 from .train import RunFolder
 from .utils import atomic_write, atomic_write_text, check_world_size
@@ -146,7 +146,7 @@ def load_encoder(weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.
         sd = run.encoder_state(ck)
         name = backbone or cfg.get('backbone') or 'r2plus1d_18'
         enc = build_video_resnet(name)
-        enc.load_state_dict(sd, strict=True)
+        load_strict(enc, sd, name, p)
         meta = dict({k: cfg[k] for k in GEOMETRY_KEYS + ('variant',) if k in cfg}, backbone=name, weights=str(p), epoch=ck.get('epoch'))
     elif p.suffix == '.safetensors':
         from safetensors import safe_open

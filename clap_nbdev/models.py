@@ -4,8 +4,8 @@
 
 # %% auto #0
 __all__ = ['VIDEO_ENCODERS', 'Conv3d', 'conv3d_full', 'conv3d_spatial', 'conv2plus1d', 'midplanes', 'BasicBlock', 'stem_2plus1d',
-           'stem_3d', 'VideoResNet', 'build_video_resnet', 'load_state_dict_file', 'video_encoder',
-           'default_text_model', 'TextEncoder', 'Projection', 'CLAPModel']
+           'stem_3d', 'VideoResNet', 'build_video_resnet', 'WeightsError', 'load_state_dict_file', 'guess_backbone',
+           'load_strict', 'video_encoder', 'default_text_model', 'TextEncoder', 'Projection', 'CLAPModel']
 
 # %% ../nbs/02_models.ipynb #c6de1031
 import re
@@ -133,16 +133,51 @@ def _kinetics_state_dict(name):
                           "with torch.save on a machine where it works and pass the file: weights='/path/%s.pth'" % (name, name)) from e
     return getattr(tvv, _TV_WEIGHTS[name]).KINETICS400_V1.get_state_dict(progress=True)
 
+class WeightsError(ValueError):
+    "A weights file that cannot give the encoder asked for; the message names the file, the problem and what to do."
+
+def _first_line(e:Exception) -> str: return (str(e).strip().splitlines() or [type(e).__name__])[0][:200]
+
 def load_state_dict_file(path:str|Path): # .pth/.pt (torch.save) or .safetensors
-    "A `state_dict` from a local file, `module.` prefixes stripped."
+    "A `state_dict` of tensors from a local file, `module.` prefixes stripped; a `WeightsError` naming the file otherwise."
     path = Path(path)
-    if path.suffix == '.safetensors':
-        from safetensors.torch import load_file
-        sd = load_file(str(path))
-    else:
-        sd = torch.load(path, map_location='cpu', weights_only=True)
-        if 'state_dict' in sd and isinstance(sd['state_dict'], dict): sd = sd['state_dict']
+    if not path.is_file(): raise FileNotFoundError(f'{path}: no such weights file')
+    try:
+        if path.suffix == '.safetensors':
+            from safetensors.torch import load_file
+            sd = load_file(str(path))
+        else: sd = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise WeightsError(f'{path}: not a readable weights file ({_first_line(e)}). Expected a state_dict saved with torch.save '
+                           '(.pth/.pt) or a .safetensors file, whole; a clap_nbdev checkpoint.pt is read through its run folder') from None
+    if isinstance(sd, dict) and isinstance(sd.get('state_dict'), dict): sd = sd['state_dict']
+    if not (isinstance(sd, dict) and sd and all(torch.is_tensor(v) for v in sd.values())):
+        raise WeightsError(f'{path}: holds a {type(sd).__name__}, not a state_dict of tensors')
     return {k.removeprefix('module.'): v for k, v in sd.items()}
+
+def guess_backbone(sd:dict) -> str|None:
+    "The `build_video_resnet` name whose layout `sd` has, read from its stem, if it fits one exactly."
+    if 'stem.0.weight' not in sd: return None
+    family = 'r2plus1d_18' if 'stem.3.weight' in sd else 'mc3_18' if sd.get('layer2.0.conv1.0.weight', torch.zeros(1, 1, 3)).shape[2] == 1 else 'r3d_18'
+    width = sd['stem.3.weight' if family == 'r2plus1d_18' else 'stem.0.weight'].shape[0]
+    name = family if width == 64 else f'{family}_w{width}'
+    ref = build_video_resnet(name, sd['fc.weight'].shape[0] if 'fc.weight' in sd else None).state_dict()
+    return name if ref.keys() == sd.keys() and all(ref[k].shape == sd[k].shape for k in sd) else None
+
+def load_strict(model:nn.Module, sd:dict, # the model and the state_dict for it
+                name:str, source): # the architecture's name and where `sd` came from, for the message
+    "`model.load_state_dict(sd, strict=True)`, or one line saying what differs and which architecture `sd` fits."
+    try: return model.load_state_dict(sd, strict=True)
+    except RuntimeError: pass
+    ref = model.state_dict()
+    shapes = [k for k in sd if k in ref and ref[k].shape != sd[k].shape]
+    missing, extra = [k for k in ref if k not in sd], [k for k in sd if k not in ref]
+    fits = guess_backbone(sd)
+    what = '; '.join(f'{n} {label}, e.g. {ks[0]}' + (f' {tuple(sd[ks[0]].shape)} here vs {tuple(ref[ks[0]].shape)}' if label == 'tensors of another shape' else '')
+                     for n, label, ks in ((len(shapes), 'tensors of another shape', shapes), (len(missing), 'missing', missing),
+                                          (len(extra), 'unexpected', extra)) if ks)
+    hint = f'they fit {fits!r}: pass --backbone {fits}' if fits else 'they fit none of the known architectures'
+    raise WeightsError(f'{source}: these weights do not fit {name!r} ({what}); {hint}')
 
 def video_encoder(name:str='r2plus1d_18_w16', # see `build_video_resnet`
                   weights:str|Path|None=None, # None (random), a local state_dict file, or 'kinetics400' (torchvision)
@@ -152,7 +187,7 @@ def video_encoder(name:str='r2plus1d_18_w16', # see `build_video_resnet`
     sd = _kinetics_state_dict(name) if str(weights) == 'kinetics400' else load_state_dict_file(weights)
     n_cls = sd['fc.weight'].shape[0] if 'fc.weight' in sd else None
     m = build_video_resnet(name, n_cls)
-    m.load_state_dict(sd, strict=True)
+    load_strict(m, sd, name, weights)
     if not keep_fc: m.fc = nn.Identity()
     return m
 
