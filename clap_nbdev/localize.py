@@ -12,13 +12,11 @@ __all__ = ['log', 'UNITS', 'make_targets', 'BoundaryHead', 'balanced_bce', 'nms'
            'evaluate_encoders', 'report_table']
 
 # %% ../nbs/08_localize.ipynb #ae87e717
-import json
 import logging
 import math
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
