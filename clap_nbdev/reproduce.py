@@ -22,6 +22,7 @@ from .synth import synth_dataset
 from .data import ClipSpec, load_anet, load_captions, prefixed_id
 from .models import CLAPModel, TextEncoder, video_encoder
 from .losses import VARIANTS
+from .utils import resolve_precision
 from .train import RunFolder, TrainConfig, class_split, train
 from .features import extract_features, load_features
 from .analysis import fig2a, fig2b
@@ -147,7 +148,7 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
     start = Path(start_weights) if start_weights else \
         run_once(out / 'start', variant='tsp', trimmed=True, epochs=start_epochs, **common) / 'encoder.safetensors'
     captions = load_captions(*sorted((root / 'captions').glob('val_*.json'))) if (root / 'captions').is_dir() else {}
-    fast = dict(bf16=cfg.mixed_precision == 'bf16', channels_last=cfg.channels_last)  # the training's precision
+    fast = dict(bf16=resolve_precision(cfg.mixed_precision) == 'bf16', channels_last=cfg.channels_last)  # the training's precision
     feats_of = lambda enc, dst: load_features(extract_features(root, enc, spec, out=dst, backbone=cfg.backbone, **fast))
     start_feats = feats_of(start, out / 'start_features') if 'tac' in names else None
     loc, few, grd, runs = [], [], [], {}

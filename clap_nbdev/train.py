@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['PRESETS', 'TrainConfig', 'preset_flags', 'RunFolder', 'EpochShuffle', 'lr_multiplier', 'class_split', 'clip_spec',
            'build_datasets', 'text_vocabulary', 'text_to_clip_recall', 'validation_metrics', 'TrainStep', 'EpochTally',
-           'resume_conflicts', 'check_resume', 'first_nonfinite', 'Trainer', 'make_optimizer', 'plot_metrics', 'train']
+           'resume_conflicts', 'check_resume', 'first_nonfinite', 'Trainer', 'make_optimizer', 'validation_subset',
+           'plot_metrics', 'train']
 
 # %% ../nbs/04_train.ipynb #dda8d195
 import inspect
@@ -21,15 +22,16 @@ import numpy as np
 import torch
 import torch.nn as nn
 from accelerate import Accelerator
-from accelerate.state import AcceleratorState, GradientState
+from accelerate.state import AcceleratorState, GradientState, PartialState
 from fastcore.basics import patch, store_attr
 from fastcore.docments import docments
 from fastcore.script import Param, bool_arg, call_parse
 from safetensors.torch import save_file
-from torch.utils.data import DataLoader, Sampler
+from torch.utils.data import DataLoader, Sampler, Subset
 from tqdm.auto import tqdm
 
-from .utils import atomic_save, atomic_write, atomic_write_text, check_world_size, clean_stale_tmp, rng_state, set_rng_state
+from .utils import (atomic_save, atomic_write, atomic_write_text, check_world_size, clean_stale_tmp, resolve_precision, rng_state,
+                    set_rng_state)
 from .synth import synth_dataset
 from .data import (ClipDataset, ClipSpec, EpochSampler, Report, anet_labels, check_trainable, class_index, collate,
                              index_videos, load_anet, load_captions, make_segments, probe_videos, read_tsp_csv, template)
@@ -83,9 +85,10 @@ class TrainConfig:
                  clip_grad:float=1., # clip the gradient norm to this (0: off)
                  temperature:float=0.07, # initial (or fixed) contrastive temperature
                  learn_temperature:bool=True, # learn the temperature
-                 mixed_precision:str='bf16', # 'no', 'bf16' or 'fp16'
+                 mixed_precision:str='auto', # 'auto' (bf16 where the device runs it natively, else fp32), 'no', 'bf16' or 'fp16'
                  channels_last:bool=True, # channels_last_3d memory format
                  sync_bn:bool=False, # synchronise BatchNorm statistics across processes
+                 max_val_clips:int=1000, # validate on at most this many clips, an even fixed subset (0: all)
                  # the run
                  seed:int=0, # seed of everything: weights, clip sampling, order
                  out:str='runs/clap', # output folder: checkpoints, metrics, config, exported encoder
@@ -105,7 +108,7 @@ class TrainConfig:
         if not v.trains: raise ValueError(f'variant {v.name!r} is the initial encoder: there is nothing to train')
         if self.trimmed and v.name != 'tsp': raise ValueError('--trimmed trains an action classifier: use it with --variant tsp')
         for name, allowed in (('optimizer', ('sgd', 'adamw')), ('schedule', ('step', 'tsp', 'cosine')),
-                              ('mixed_precision', ('no', 'bf16', 'fp16')), ('pooling', ('cls', 'mean'))):
+                              ('mixed_precision', ('auto', 'no', 'bf16', 'fp16')), ('pooling', ('cls', 'mean'))):
             if getattr(self, name) not in allowed: raise ValueError(f'--{name} {getattr(self, name)!r}: choose from {allowed}')
         if not 0 <= self.caption_prob <= 1: raise ValueError(f'--caption_prob {self.caption_prob}: a probability, in [0, 1]')
     def as_dict(self): return {k: v for k, v in self.__dict__.items() if not k.startswith('_')}
@@ -386,7 +389,7 @@ def setup(self:Trainer):
     "Accelerate's state, the world-size check, and every global seed."
     if not torch.distributed.is_initialized():
         AcceleratorState._reset_state(reset_partial_state=True); GradientState._reset_state()
-    self.acc = Accelerator(mixed_precision=self.cfg.mixed_precision, gradient_accumulation_steps=self.cfg.grad_accum,
+    self.acc = Accelerator(mixed_precision=resolve_precision(self.cfg.mixed_precision, PartialState().device), gradient_accumulation_steps=self.cfg.grad_accum,
                            log_with='tensorboard' if self.cfg.tensorboard else None, project_dir=self.cfg.out)
     check_world_size(self.acc.num_processes)
     torch.manual_seed(self.cfg.seed); random.seed(self.cfg.seed); np.random.seed(self.cfg.seed)
@@ -426,7 +429,7 @@ def build_data(self:Trainer, ck:dict|None): # the checkpoint being resumed, if a
                                    segments={k: dict(d.segment_report) for k, d in ds.items()},
                                    examples={k: d.segment_report.examples for k, d in ds.items()},
                                    files={k: d.report.as_dict() for k, d in ds.items()}, captions=self.train_ds.caption_report.as_dict(),
-                                   num_processes=self.acc.num_processes, device=str(self.acc.device)))
+                                   num_processes=self.acc.num_processes, device=str(self.acc.device), precision=self.acc.mixed_precision))
 
 # %% ../nbs/04_train.ipynb #077ff226
 def make_optimizer(step:TrainStep, cfg:TrainConfig, num_processes:int):
@@ -450,6 +453,13 @@ def build_model(self:Trainer):
     self.step = TrainStep(model, loss)
     self.opt = make_optimizer(self.step, cfg, self.acc.num_processes)
 
+# %% ../nbs/04_train.ipynb #b1439c3e
+def validation_subset(ds, # the validation dataset
+                      n:int): # at most this many clips (0: all)
+    "The validation clips a run scores each epoch: all of them, or `n` spread evenly over the dataset's order."
+    if not n or len(ds) <= n: return ds
+    return Subset(ds, np.linspace(0, len(ds) - 1, n).round().astype(int).tolist())
+
 # %% ../nbs/04_train.ipynb #d6b2c1bb
 @patch
 def build_loaders(self:Trainer):
@@ -458,7 +468,7 @@ def build_loaders(self:Trainer):
     kw = dict(batch_size=cfg.batch_size, collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=False,
               pin_memory=torch.cuda.is_available())
     train_dl = DataLoader(self.train_ds, sampler=EpochSampler(EpochShuffle(len(self.train_ds), cfg.seed)), drop_last=True, **kw)
-    self.step, self.opt, self.train_dl, self.val_dl = self.acc.prepare(self.step, self.opt, train_dl, DataLoader(self.val_ds, **kw))
+    self.step, self.opt, self.train_dl, self.val_dl = self.acc.prepare(self.step, self.opt, train_dl, DataLoader(validation_subset(self.val_ds, cfg.max_val_clips), **kw))
     self.steps_per_epoch = len(self.train_dl)
     if not self.steps_per_epoch: raise ValueError(f'{len(self.train_ds)} training clips make no full batch of {cfg.batch_size} per process')
 

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['tmp_name', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_save', 'clean_stale_tmp', 'rng_state',
-           'set_rng_state', 'requested_processes', 'check_world_size']
+           'set_rng_state', 'requested_processes', 'check_world_size', 'bf16_is_fast', 'resolve_precision']
 
 # %% ../nbs/00a_utils.ipynb #f22fc1e7
 import errno
@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from accelerate import PartialState
 
 # %% ../nbs/00a_utils.ipynb #22cf7a87
 def tmp_name(path:Path) -> Path:
@@ -114,3 +115,16 @@ def check_world_size(num_processes:int, # processes actually running (`accelerat
         raise RuntimeError(
             f'accelerate launch was asked for {want} processes but started {num_processes}: its --cpu flag starts one. '
             f'For {want} CPU ranks run: ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes {want} -m {module}')
+
+# %% ../nbs/00a_utils.ipynb #ccb517a6
+def bf16_is_fast(device:torch.device) -> bool:
+    "Whether bf16 autocast runs natively on `device`: a CUDA GPU that supports it, or a CPU with AVX512-BF16 or AMX."
+    if device.type == 'cuda': return torch.cuda.is_bf16_supported()
+    if device.type == 'cpu': return torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    return False
+
+def resolve_precision(setting:str, # 'auto', 'bf16', 'fp16' or 'no'
+                      device:torch.device=None): # default: the device Accelerate gives this process
+    "The mixed precision a run uses: `'auto'` becomes `'bf16'` where bf16 is native on the device, else `'no'`."
+    if setting != 'auto': return setting
+    return 'bf16' if bf16_is_fast(torch.device(device) if device is not None else PartialState().device) else 'no'
