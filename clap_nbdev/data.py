@@ -380,17 +380,17 @@ class ClipSpec:
     "Clip geometry: frames, sampling rate, clips per segment, resize and crop."
     def __init__(self,
                  frames:int=16, # frames per clip
-                 fps:float=15., # rate the frames are sampled at, whatever the video's own rate
+                 clip_fps:float=15., # rate the frames are sampled at, whatever the video's own rate
                  clips_per_segment:int=5, # clips drawn from each segment per epoch
                  short_side:int=128, # frames are resized (while decoding) to this short side
                  crop:int=112, # square crop: random in training, centre in evaluation
                  mean:tuple=KINETICS_MEAN, # per-channel mean, RGB in [0, 1]
                  std:tuple=KINETICS_STD): # per-channel std
         if crop > short_side: raise ValueError(f'crop {crop} is larger than the short side {short_side}')
-        if frames < 1 or fps <= 0 or clips_per_segment < 1: raise ValueError('need frames >= 1, fps > 0, clips_per_segment >= 1')
+        if frames < 1 or clip_fps <= 0 or clips_per_segment < 1: raise ValueError('need frames >= 1, clip_fps > 0, clips_per_segment >= 1')
         store_attr()
     @property
-    def duration(self) -> float: return self.frames / self.fps
+    def duration(self) -> float: return self.frames / self.clip_fps
     def __repr__(self): return f'ClipSpec({self.__dict__})'
 
 # %% ../nbs/01_data.ipynb #87243d72
@@ -511,7 +511,7 @@ def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP 
          exclude:str=None, # comma-separated classes to leave out (e.g. the unseen classes), with `--anet`
          min_bg:float=None, # shortest background segment, seconds (default: clips_per_segment x clip duration)
          frames:int=16, # frames per clip
-         fps:float=15., # clip sampling rate
+         clip_fps:float=15., # clip sampling rate
          clips_per_segment:int=5): # clips per segment
     "Write TSP's ground-truth CSV of an ActivityNet subset (`--anet`), or TSP's metadata CSV of a video folder (`--videos` only)."
     if not out or (not anet and not videos): raise SystemExit('need --out, and --anet (segments CSV) and/or --videos (metadata CSV without --anet)')
@@ -525,7 +525,7 @@ def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP 
     drop = {x.strip() for x in exclude.split(',')} if exclude else set()
     keep = [c for c in anet_labels(db) if c not in drop] if drop else None
     meta = {bare_id(m.path): m for m in metas} if videos else None
-    segs, seg_report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, fps, clips_per_segment), min_bg=min_bg, meta=meta)
+    segs, seg_report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, clip_fps, clips_per_segment), min_bg=min_bg, meta=meta)
     write_tsp_csv(segs, out)
     for k, n in report.merge(seg_report).items(): print(f'{k}: {n}' + (f" (e.g. {'; '.join(report.examples[k][:3])})" if k in report.examples else ''))
     print(f'wrote {len(segs)} segments to {out}')
@@ -552,16 +552,16 @@ def clip_frames(t0:float, # the clip's start, seconds
                 times:np.ndarray, # every frame's presentation time, seconds from the first frame, ascending
                 spec:ClipSpec, # clip geometry
                 path:str='video'): # named in the error for a too short video
-    "The frames of a clip at `t0`: the one nearest `t0`, then those nearest each `1 / spec.fps` after it; moved back to fit."
+    "The frames of a clip at `t0`: the one nearest `t0`, then those nearest each `1 / spec.clip_fps` after it; moved back to fit."
     times = np.asarray(times, np.float64)
     if not len(times): raise VideoError(path, 'no frames')
-    span = (spec.frames - 1) / spec.fps  # from the clip's first frame to its last
+    span = (spec.frames - 1) / spec.clip_fps  # from the clip's first frame to its last
     end = times[-1] + ((times[-1] - times[-2]) / 2 if len(times) > 1 else 0.)  # a later time would want a frame past the last
     latest = np.searchsorted(times, end - span, 'right') - 1  # the latest first frame whose clip fits
     if latest < 0:
         raise VideoError(path, 'shorter than one clip', f'{len(times)} frames ({end - times[0]:.2f} s), a clip spans {span:.2f} s')
     first = min(int(nearest_frames(times, t0)), latest)
-    return nearest_frames(times, times[first] + np.arange(spec.frames) / spec.fps)
+    return nearest_frames(times, times[first] + np.arange(spec.frames) / spec.clip_fps)
 
 def frame_indices(t0:float, # the clip's start, seconds
                   fps:float, # the video's (constant) frame rate
@@ -694,7 +694,7 @@ class ClipDataset(Dataset):
 
     def segment_end(self, seg:Segment, meta:VideoMeta) -> float:
         "Where `seg` ends inside its file; `VideoError` if the file ends before a clip of it fits (a file shorter than annotated)."
-        span = (self.spec.frames - 1) / self.spec.fps
+        span = (self.spec.frames - 1) / self.spec.clip_fps
         if seg.end <= meta.duration or meta.duration < span: return seg.end  # a file shorter than any clip: `decode_frames` says so
         if meta.duration - seg.start < span:
             raise VideoError(self.paths[seg.video], 'segment past the end of the file',

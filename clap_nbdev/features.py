@@ -65,10 +65,10 @@ def clip_grid(n_frames:int, # frames in the video
     "Video frames of every clip `[T, frames]`, their spans in seconds `[T, 2]`, and whether the one clip is padded."
     stride = stride or spec.frames
     if n_frames < 1: raise VideoError(path, 'no frames')
-    res = resampled_frames(n_frames, fps, spec.fps)
+    res = resampled_frames(n_frames, fps, spec.clip_fps)
     T = feature_count(len(res), spec.frames, stride)
     if T == 0:
-        if short != 'pad': raise VideoError(path, f'shorter than one clip: {len(res)} frames at {spec.fps:g} fps, a clip needs {spec.frames}')
+        if short != 'pad': raise VideoError(path, f'shorter than one clip: {len(res)} frames at {spec.clip_fps:g} fps, a clip needs {spec.frames}')
         return np.r_[res, np.full(spec.frames - len(res), res[-1])][None], np.array([[0., n_frames / fps]]), True
     idx = res[np.arange(T)[:, None] * stride + np.arange(spec.frames)]
     start = idx[:, 0] / fps
@@ -95,7 +95,7 @@ class VideoClips:
     def info(self) -> dict:
         "This video's sidecar entry: file, rate, frame counts, `T`, padding, span of every feature."
         return dict(file=self.path.name, fps=self.fps, n_frames=self.n_frames,
-                    n_resampled=len(resampled_frames(self.n_frames, self.fps, self.spec.fps)), T=len(self.idx),
+                    n_resampled=len(resampled_frames(self.n_frames, self.fps, self.spec.clip_fps)), T=len(self.idx),
                     padded=self.padded, spans=np.round(self.spans, 4).tolist())
     def _decode(self, want):
         try: x = self.vr.get_batch(want.tolist()).asnumpy()
@@ -163,13 +163,13 @@ def load_encoder(weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.
 
 def resolve_spec(meta:dict=None, # from `load_encoder`: the training geometry, where known
                  frames:int=None, # frames per clip
-                 fps:float=None, # clip sampling rate
+                 clip_fps:float=None, # clip sampling rate
                  short_side:int=None, # resize target of the short side
                  crop:int=None) -> ClipSpec: # centre crop
     "Clip geometry: each value given, else the weights' training geometry, else `ClipSpec()`'s (TSP: 16 frames at 15 fps, 128/112)."
     meta, d = meta or {}, ClipSpec()
     def pick(v, k, default): return v if v is not None else meta.get(k, default)
-    return ClipSpec(frames=int(pick(frames, 'frames', d.frames)), fps=float(pick(fps, 'clip_fps', d.fps)),
+    return ClipSpec(frames=int(pick(frames, 'frames', d.frames)), clip_fps=float(pick(clip_fps, 'clip_fps', d.clip_fps)),
                     short_side=int(pick(short_side, 'short_side', d.short_side)), crop=int(pick(crop, 'crop', d.crop)))
 
 # %% ../nbs/05_features.ipynb #eed8b25d
@@ -283,7 +283,7 @@ def _produce(jobs, spec, stride, batch_size, short, num_threads, q, stop):
 
 def _settings(meta, spec, stride, short, bf16, resample_to):
     return dict(backbone=meta['backbone'], weights=str(meta['weights']), weights_sha1=meta['weights_sha1'],
-                feature_dim=meta['feature_dim'], frames=spec.frames, clip_fps=spec.fps, short_side=spec.short_side,
+                feature_dim=meta['feature_dim'], frames=spec.frames, clip_fps=spec.clip_fps, short_side=spec.short_side,
                 crop=spec.crop, mean=list(spec.mean), std=list(spec.std), stride=stride, short=short, bf16=bool(bf16),
                 resample=int(resample_to) or None)
 
@@ -604,7 +604,7 @@ def main(videos:str=None, # folder of videos, or a dataset folder with `videos/`
     if acc.is_main_process:
         info = json.loads((Path(out) / 'features.json').read_text())
         r = info['run']
-        print(f"{info['backbone']} ({info['weights']}), {spec.frames} frames at {spec.fps:g} fps, short side {spec.short_side}, "
+        print(f"{info['backbone']} ({info['weights']}), {spec.frames} frames at {spec.clip_fps:g} fps, short side {spec.short_side}, "
               f"crop {spec.crop}, stride {info['stride']}: {len(info['videos'])} videos in {out}")
         print(', '.join(f'{k}: {v}' for k, v in r['counts'].items()) + f" ({r['clips_per_s']} clips/s, {r['processes']} process(es))")
         for s in r['skipped']: print(f"skipped {s['file']}: {s['problem']}")

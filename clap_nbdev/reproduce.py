@@ -24,7 +24,7 @@ from .models import CLAPModel, TextEncoder, video_encoder
 from .losses import VARIANTS
 from .train import RunFolder, TrainConfig, class_split, train
 from .features import extract_features, load_features
-from .analysis import fig2a, fig2b
+from .analysis import compare_encoders, compare_predictions
 from .evaluate import detection_map, grounding_metrics
 from .localize import NearestMean, fit_localizer, ground_windows, kshot_split, predict
 
@@ -142,7 +142,7 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
         if v not in VARIANTS: raise ValueError(f'unknown variant {v!r}; choose from {ORDER}')
     flags = dict(train_flags)
     cfg = TrainConfig.from_preset(flags.pop('preset', 'default'), **flags)
-    spec = ClipSpec(frames=cfg.frames, fps=cfg.clip_fps, short_side=cfg.short_side, crop=cfg.crop)
+    spec = ClipSpec(frames=cfg.frames, clip_fps=cfg.clip_fps, short_side=cfg.short_side, crop=cfg.crop)
     common = dict(data=str(root), **train_flags)
     start = Path(start_weights) if start_weights else \
         run_once(out / 'start', variant='tsp', trimmed=True, epochs=start_epochs, **common) / 'encoder.safetensors'
@@ -173,8 +173,8 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
     for seed in seeds:  # Fig. 2a's numbers for every seed, drawn for the first
         if ('tsp', seed) not in runs or ('clap', seed) not in runs: continue
         a, b = (runs[v, seed]['run'] / 'encoder.safetensors' for v in ('tsp', 'clap'))
-        r = fig2a(root, str(a), str(b), names=('TSP', 'CLAP'), per_video=triples_per_video,
-                  out=figures / 'fig2a_tsp_vs_clap.png' if seed == s0 else None)
+        r = compare_encoders(root, str(a), str(b), names=('TSP', 'CLAP'), per_video=triples_per_video,
+                             out=figures / 'fig2a_tsp_vs_clap.png' if seed == s0 else None)
         plt.close(r['fig'])  # saved to figures/ (the first seed's); shown once, by the notebook
         for v, n in (('tsp', 'TSP'), ('clap', 'CLAP')):
             row = r['summary'].loc[n]
@@ -192,7 +192,7 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
         pk = 'pred_unseen' if unseen else 'pred'  # the paper's Fig. 2b is drawn in the few-shot setting
         preds = [runs[v, s0]['res'][pk] for v in ('tsp', 'clap')]
         video = sorted(preds[1]['results'])[0]
-        plt.close(fig2b(root, preds, names=('TSP', 'CLAP'), video=video, out=figures / 'fig2b_tsp_vs_clap.png'))
+        plt.close(compare_predictions(root, preds, names=('TSP', 'CLAP'), video=video, out=figures / 'fig2b_tsp_vs_clap.png'))
     tables['time_s'] = time.time() - t0
     return tables
 

@@ -253,7 +253,7 @@ def _anet_segments(cfg:TrainConfig, root:Path|None, spec:ClipSpec, videos:Path):
 
 def clip_spec(cfg:TrainConfig) -> ClipSpec:
     "The clip geometry of a configuration."
-    return ClipSpec(frames=cfg.frames, fps=cfg.clip_fps, clips_per_segment=cfg.clips_per_segment,
+    return ClipSpec(frames=cfg.frames, clip_fps=cfg.clip_fps, clips_per_segment=cfg.clips_per_segment,
                     short_side=cfg.short_side, crop=cfg.crop)
 
 def _first_videos(segs:list, n:int) -> list:
