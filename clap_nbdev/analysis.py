@@ -37,7 +37,7 @@ from .stats import Effect
 # %% ../nbs/06_analysis.ipynb #74922f18
 log = logging.getLogger(__name__)
 
-# %% ../nbs/06_analysis.ipynb #93c5d2e2
+# %% ../nbs/06_analysis.ipynb #92484767
 COMMANDS = ('fig2a', 'fig2b')  # `python -m clap_nbdev.analysis <command> [flags]`; installed: `clap_fig2a`, `clap_fig2b`
 
 def _usage(mod) -> str:

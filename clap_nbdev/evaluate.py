@@ -7,7 +7,7 @@ __all__ = ['TIOU_THRESHOLDS', 'ORDERS', 'logger', 'segment_iou', 'interpolated_a
            'EvalInputError', 'load_ground_truth', 'load_predictions', 'anet_frames', 'Diagnostics',
            'segment_diagnostics', 'detection_diagnostics', 'DetectionResult', 'detection_map', 'ProposalResult',
            'proposal_diagnostics', 'average_recall_at_proposals', 'oracle_label_map', 'format_table',
-           'grounding_metrics', 'main']
+           'grounding_metrics', 'score_predictions']
 
 # %% ../nbs/07_evaluate.ipynb #dba47d7a
 import json
@@ -395,7 +395,7 @@ def grounding_metrics(preds, # per query: ranked `[K, 2]` intervals (a list, or 
 
 # %% ../nbs/07_evaluate.ipynb #f6a27884
 @call_parse
-def main(gt:str=None, # ActivityNet ground-truth JSON (required)
+def score_predictions(gt:str=None, # ActivityNet ground-truth JSON (required)
          pred:str=None, # predictions JSON in the official format (required; proposals for --task proposal/oracle)
          subset:str='validation', # ground-truth subset to evaluate
          classes:str=None, # comma-separated class names: average over these only

@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'STAMP_KEY', 'cfr_frames', 'prepared_size', 'prepare_settings', 'prepare_video', 'read_stamp', 'prepare_videos',
-           'main']
+           'prepare_dataset']
 
 # %% ../nbs/05a_prepare.ipynb #4b26466a
 import json
@@ -190,7 +190,7 @@ def prepare_videos(src:str|Path, # folder of raw videos, or a dataset folder wit
 
 # %% ../nbs/05a_prepare.ipynb #afd04a2c
 @call_parse
-def main(src:str=None, # folder of raw videos, or a dataset folder with videos/ (its annotations and captions/ are copied)
+def prepare_dataset(src:str=None, # folder of raw videos, or a dataset folder with videos/ (its annotations and captions/ are copied)
          out:str=None, # output folder, in the same layout (resumable)
          short_side:int=128, # short side of the outputs (0: each video's own size, made even)
          fps:int=30, # constant output rate
