@@ -38,7 +38,8 @@ from .stats import Effect
 log = logging.getLogger(__name__)
 
 # %% ../nbs/06_analysis.ipynb #92484767
-COMMANDS = ('fig2a', 'fig2b')  # `python -m clap_nbdev.analysis <command> [flags]`; installed: `clap_fig2a`, `clap_fig2b`
+# `python -m clap_nbdev.analysis <command> [flags]`; installed: `clap_fig2a`, `clap_fig2b`
+COMMANDS = ('fig2a', 'fig2b')
 
 def _usage(mod) -> str:
     return (f"usage: python -m clap_nbdev.analysis {{{','.join(COMMANDS)}}} [flags]  (flags: <command> --help)\n"
@@ -111,9 +112,11 @@ def _fg_pair(rng, rooms, d, tries):
 
 def sample_clips(segments:list, # `Segment`s (e.g. `make_segments`) of the videos to analyse
                  clip_len:float, # clip duration, seconds (`ClipSpec.duration`)
-                 videos:list=None, # every video considered (default: those of `segments`); one without segments counts as skipped
+                 # every video considered (default: those of `segments`); one without segments counts as skipped
+                 videos:list=None,
                  per_video:int=1, # triples per video (the paper: 1)
-                 same_instance:bool=False, # both foreground clips from one instance (default: anywhere in the video's foreground)
+                 # both foreground clips from one instance (default: anywhere in the video's foreground)
+                 same_instance:bool=False,
                  seed:int=0, # with the video id, seeds each video's draws
                  tries:int=10_000): # rejection-sampling attempts for a non-overlapping foreground pair
     "Seeded `ClipTriple`s (`per_video` per video) and a `Counter` of the videos analysed and skipped, by reason."
@@ -125,18 +128,27 @@ def sample_clips(segments:list, # `Segment`s (e.g. `make_segments`) of the video
         segs = by_vid.get(vid, [])
         fg = [(s.start, s.end - d) for s in segs if s.is_fg and s.end - s.start >= d]  # ranges of valid clip starts
         bg = [(s.start, s.end - d) for s in segs if not s.is_fg and s.end - s.start >= d]
-        if not fg: report[SKIP_NO_FG] += 1; continue
+        if not fg:
+            report[SKIP_NO_FG] += 1
+            continue
         groups = [g for g in ([[r] for r in fg] if same_instance else [fg]) if _span(g) >= d]
-        if not groups: report[SKIP_FG_PAIR] += 1; continue
-        if not bg: report[SKIP_NO_BG] += 1; continue
-        rng, weights = _video_rng(seed, vid), np.array([_span(g) + d for g in groups])  # an instance in proportion to its length
+        if not groups:
+            report[SKIP_FG_PAIR] += 1
+            continue
+        if not bg:
+            report[SKIP_NO_BG] += 1
+            continue
+        # an instance in proportion to its length
+        rng, weights = _video_rng(seed, vid), np.array([_span(g) + d for g in groups])
         triples = []
         for k in range(per_video):
             g = groups[rng.choice(len(groups), p=weights / weights.sum())] if same_instance else groups[0]
             pair = _fg_pair(rng, g, d, tries)
             if pair is None: break
             triples.append(ClipTriple(vid, k, float(pair[0]), float(pair[1]), float(_uniform_start(bg, rng.random())), d))
-        if len(triples) < per_video: report[f'skipped: no non-overlapping foreground pair in {tries} tries'] += 1; continue
+        if len(triples) < per_video:
+            report[f'skipped: no non-overlapping foreground pair in {tries} tries'] += 1
+            continue
         report['videos analysed'] += 1
         out += triples
     report['triples'] = len(out)
@@ -165,15 +177,20 @@ def triple_features(encoders:dict, # name -> encoder
     for i in range(0, len(triples), batch_size):
         clips, ok = [], []
         for t in triples[i:i + batch_size]:
-            if t.video in bad: report['triples skipped: unreadable video'] += 1; continue
+            if t.video in bad:
+                report['triples skipped: unreadable video'] += 1
+                continue
             try:
                 if t.video not in paths: raise VideoError(t.video, 'no video file')
                 if t.video not in metas: metas[t.video] = probe_video(paths[t.video])
                 cl = [to_clip(decode_frames(paths[t.video], metas[t.video], s, spec)[0], spec) for s in (t.fg1, t.fg2, t.bg)]
             except VideoError as e:
-                bad.add(t.video); report['triples skipped: unreadable video'] += 1
-                log.warning('video %s: %s; its triples are skipped', t.video, e); continue
-            clips += cl; ok.append(t)
+                bad.add(t.video)
+                report['triples skipped: unreadable video'] += 1
+                log.warning('video %s: %s; its triples are skipped', t.video, e)
+                continue
+            clips += cl
+            ok.append(t)
         if not ok: continue
         x = torch.stack(clips)
         for n, enc in encoders.items(): feats[n].append(encode(enc, x, len(x)).reshape(len(ok), 3, -1))
@@ -286,7 +303,8 @@ def plot_gaps(table:pd.DataFrame, # from `gap_table`
                 transform=ax.transAxes, va='top', ha='left', color=pal[n], fontsize=9, fontweight='bold', gid='summary',
                 bbox=dict(facecolor='w', edgecolor='none', alpha=.8, pad=1))
     ax.set_ylim(0, ax.get_ylim()[1] * (1.1 + .08 * len(names)))  # headroom for the summary lines
-    ax.set_xlabel('fg2bg - fg2fg'); ax.set_ylabel('triples')
+    ax.set_xlabel('fg2bg - fg2fg')
+    ax.set_ylabel('triples')
     if title: ax.set_title(title, fontsize=10)
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -332,9 +350,12 @@ def probe_subset(root:Path, db:dict, anet:Path, # from `read_dataset`
             log.warning('%s; skipped', e)
     return paths, vmeta, report
 
+# Long by its docmented signature (20 settings, one a line); the body is the figure's steps, named above.
 def compare_encoders(data:str|Path=None, # dataset folder (`activity_net.v1-3.min.json` + `videos/`); default: the embedded synthetic dataset
-                     encoder_a:str='init', # first encoder: 'init' (random weights of the second's architecture, `init_seed`) or a weights file
-                     encoder_b:str=None, # second encoder: a weights file (e.g. `runs/default/encoder.safetensors`, or .pth with `backbone`)
+                     # first encoder: 'init' (random weights of the second's architecture, `init_seed`) or a weights file
+                     encoder_a:str='init',
+                     # second encoder: a weights file (e.g. `runs/default/encoder.safetensors`, or .pth with `backbone`)
+                     encoder_b:str=None,
                      names:str='init,CLAP', # the two encoders' names, comma separated (or a pair)
                      subset:str='validation', # the videos analysed (the paper: validation)
                      backbone:str=None, # architecture, where the files do not say (default: from their metadata)
@@ -403,7 +424,8 @@ def top_predictions(preds:list, # one video's `{label, score, segment}` entries
     for p in sorted(preds, key=lambda p: -p['score']):
         key = tuple(round(float(x), 3) for x in p['segment'])
         if p['score'] < min_score or key in seen: continue
-        seen.add(key); out.append(p)
+        seen.add(key)
+        out.append(p)
         if len(out) == k: break
     return out
 
@@ -433,7 +455,8 @@ def plot_intervals(frames:np.ndarray, # `[n, H, W, 3]` uint8 frames at the centr
                                    gridspec_kw=dict(height_ratios=[strip_h, .45 * n_rows + .3], hspace=.05))
     ax_f.imshow(np.concatenate(list(frames), axis=1), extent=[0, duration, 0, 1], aspect='auto')
     for k in range(1, n): ax_f.axvline(k * duration / n, color='w', lw=1.5)  # frame borders
-    ax_f.set_yticks([]); ax_f.set_xlim(0, duration)
+    ax_f.set_yticks([])
+    ax_f.set_xlim(0, duration)
     colours = ['k'] + list(sns.color_palette('colorblind', n_colors=max(len(names) - 1, 1)))
     y, ticks, labels = n_rows - .5, [], []
     for t, (rows, k), c in zip(names, packed, colours):
@@ -442,11 +465,17 @@ def plot_intervals(frames:np.ndarray, # `[n, H, W, 3]` uint8 frames at the centr
             ax.barh(yy, e - s, left=s, height=.42, color=c, alpha=.15, gid='interval')
             ax.annotate('', xy=(e, yy), xytext=(s, yy), arrowprops=dict(arrowstyle='<|-|>', color=c, lw=1.6, shrinkA=0, shrinkB=0))
             ax.text((s + e) / 2, yy + .24, f'[{s:.1f}, {e:.1f}]', ha='center', va='bottom', fontsize=8, color=c, gid='interval_label')
-        ticks.append(y - (k - 1) / 2); labels.append(t)
+        ticks.append(y - (k - 1) / 2)
+        labels.append(t)
         y -= k
     for s, e in tracks[names[0]]:
-        for x in (s, e): ax.axvline(float(x), color='k', ls=':', lw=.7); ax_f.axvline(float(x), color='w', ls=':', lw=.9)
-    ax.set_yticks(ticks, labels); ax.set_ylim(0, n_rows + .2); ax.set_xlim(0, duration); ax.set_xlabel('seconds')
+        for x in (s, e):
+            ax.axvline(float(x), color='k', ls=':', lw=.7)
+            ax_f.axvline(float(x), color='w', ls=':', lw=.9)
+    ax.set_yticks(ticks, labels)
+    ax.set_ylim(0, n_rows + .2)
+    ax.set_xlim(0, duration)
+    ax.set_xlabel('seconds')
     for side in ('top', 'right'): ax.spines[side].set_visible(False)
     if title: ax_f.set_title(title, fontsize=10, loc='left')
     return fig

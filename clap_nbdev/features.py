@@ -62,7 +62,8 @@ def clip_grid(n_frames:int, # frames in the video
               fps:float, # the video's frame rate
               spec:ClipSpec, # frames per clip and their rate
               stride:int=None, # resampled frames between clips (default: `spec.frames`, back to back)
-              short:str='pad', # video shorter than one clip: 'pad' (one clip, last frame repeated) or 'skip' (`VideoError`)
+              # video shorter than one clip: 'pad' (one clip, last frame repeated) or 'skip' (`VideoError`)
+              short:str='pad',
               path:str='video'): # named in errors
     "Video frames of every clip `[T, frames]`, their spans in seconds `[T, 2]`, and whether the one clip is padded."
     stride = stride or spec.frames
@@ -123,7 +124,8 @@ def weights_hash(sd:dict) -> str: # a state_dict
     "Short SHA-1 of a state_dict's names and bytes: which weights made a feature file."
     h = hashlib.sha1()
     for k in sorted(sd):
-        h.update(k.encode()); h.update(sd[k].detach().cpu().contiguous().numpy().tobytes())
+        h.update(k.encode())
+        h.update(sd[k].detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:12]
 
 def load_encoder(weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.safetensors`, another state_dict file, or None (random)
@@ -181,7 +183,9 @@ def resample(x:np.ndarray, # features `[T, D]`
     x = np.asarray(x, np.float32)
     T = len(x)
     pos = ((np.arange(L) + .5) * T / L - .5).clip(0, T - 1)
-    i0 = np.floor(pos).astype(int); i1 = np.minimum(i0 + 1, T - 1); w = (pos - i0)[:, None]
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, T - 1)
+    w = (pos - i0)[:, None]
     return (x[i0] * (1 - w) + x[i1] * w).astype(np.float32)
 
 # %% ../nbs/05_features.ipynb #de78c347
@@ -267,7 +271,9 @@ def _produce(jobs, spec, stride, batch_size, short, num_threads, q, stop):
     "Decode the videos of `jobs` into `q`, in a thread ahead of the encoder."
     def put(item):
         while not stop.is_set():
-            try: q.put(item, timeout=.1); return True
+            try:
+                q.put(item, timeout=.1)
+                return True
             except queue.Full: pass
         return False
     try:
@@ -336,7 +342,8 @@ def _check_dataset(out:Path, roots:list, held:dict) -> list:
 def _open_folder(out:Path, settings:dict, videos, paths:dict, key:dict, state, report:Counter) -> set:
     "Prepare `out` for this run and return the videos already done there: refuse other settings or another dataset, forget replaced videos."
     if state.is_main_process:
-        (out / 'npy').mkdir(parents=True, exist_ok=True); (out / 'meta').mkdir(exist_ok=True)
+        (out / 'npy').mkdir(parents=True, exist_ok=True)
+        (out / 'meta').mkdir(exist_ok=True)
         for t in list(out.glob('.*.tmp')) + list(out.glob('*/.*.tmp')): t.unlink(missing_ok=True)  # a killed run's
         if not (out / 'settings.json').exists(): _save_json(out / 'settings.json', settings)
         if not (out / 'sources.json').exists(): _save_json(out / 'sources.json', dict(roots=_source_roots(videos, paths)))
@@ -354,7 +361,8 @@ def _open_folder(out:Path, settings:dict, videos, paths:dict, key:dict, state, r
         _save_json(out / 'sources.json', dict(roots=roots))
         for v in changed:  # its features are of the old file: forgotten, so the new one is extracted
             log.warning('%s is not the file extracted before (another size, or other times and bytes; or not recorded): extracted again', paths[v])
-            (out / 'meta' / f'{key[v]}.json').unlink(missing_ok=True); (out / 'npy' / f'{key[v]}.npy').unlink(missing_ok=True)
+            (out / 'meta' / f'{key[v]}.json').unlink(missing_ok=True)
+            (out / 'npy' / f'{key[v]}.npy').unlink(missing_ok=True)
         if changed: report['extracted again (video file changed)'] = len(changed)
         gone = sum(s == 'gone' for s in held.values())
         if gone: report['kept (video file no longer there)'] = gone
@@ -478,7 +486,8 @@ def _gather_run(report:Counter, skipped:list, seconds:float, results:list, state
 #| export
 # Long only by its signature (20 settings, one docmented line each); the body is the named steps above, about 30 lines.
 def extract_features(videos, # folder of videos, dataset folder (with `videos/`), bare id -> path dict, or list of paths
-                     encoder=None, # an `nn.Module` returning `h_v` (or a `CLAPModel`), a `load_encoder` pair, weights for `load_encoder`, or None (random)
+                     # an `nn.Module` returning `h_v` (or a `CLAPModel`), a `load_encoder` pair, weights for `load_encoder`, or None (random)
+                     encoder=None,
                      spec:ClipSpec=None, # clip geometry (default: the weights' training geometry, else TSP's)
                      stride:int=None, # resampled frames between features (default: `spec.frames`, clips back to back)
                      out:str|Path=None, # output folder (resumable); None: return the features in memory
@@ -511,7 +520,8 @@ def extract_features(videos, # folder of videos, dataset folder (with `videos/`)
     out, done, report = (Path(out) if out is not None else None), set(), Counter()
     if out is not None: done = _open_folder(out, settings, videos, paths, key, state, report)
     todo = sorted((v for v in paths if v not in done), key=lambda v: (-(paths[v].stat().st_size if paths[v].exists() else 0), v))
-    mine = [(v, paths[v]) for v in todo[state.process_index::state.num_processes]]  # biggest first, dealt out to the processes
+    # biggest first, dealt out to the processes
+    mine = [(v, paths[v]) for v in todo[state.process_index::state.num_processes]]
     enc = enc.to(state.device).eval()
     if channels_last: enc = enc.to(memory_format=torch.channels_last_3d)
     t0 = time.time()
@@ -553,7 +563,8 @@ def _opentad_py(annotations:Path, out:Path, classes:Path, info:dict) -> str:
 def _hdf5_link(out:Path, dest:Path, info:dict):
     "`dest/features.hdf5` -> `features.h5` (ActionFormer opens HDF5 only from a path with `.hdf5` in it); None if unusable."
     h5, link = out / 'features.h5', dest / 'features.hdf5'
-    if not h5.exists() or info.get('resample'): return None  # a resampled file does not have ActionFormer's variable-length layout
+    # a resampled file does not have ActionFormer's variable-length layout
+    if not h5.exists() or info.get('resample'): return None
     if not link.is_symlink():
         try: os.symlink(os.path.relpath(h5, dest), link)
         except OSError: return None
@@ -604,20 +615,23 @@ def _print_summary(out:Path, spec:ClipSpec, annotations:Path=None):
 @call_parse
 @delegates(extract_features, but=['encoder', 'spec', 'state'])
 def extract(videos:str=None, # folder of videos, or a dataset folder with `videos/` (default: the embedded synthetic dataset)
-            weights:str=None, # run folder, `checkpoint.pt`, `encoder.safetensors` or a state_dict file; none: random init (--seed)
+            # run folder, `checkpoint.pt`, `encoder.safetensors` or a state_dict file; none: random init (--seed)
+            weights:str=None,
             out:str='features', # output folder: `features.h5`, `npy/v_<id>.npy`, `features.json`
             frames:int=None, # frames per clip (default: the weights' training geometry, else 16)
             clip_fps:float=None, # rate the clip's frames are sampled at (default: the weights', else 15)
             short_side:int=None, # frames resized to this short side while decoding (default: the weights', else 128)
             crop:int=None, # centre crop (default: the weights', else 112)
             progress:bool=True, # progress bar (`--no-progress`: none)
-            toolkits:bool=False, # also write ActionFormer's annotations, the class list and ActionFormer/OpenTAD config lines into <out>/toolkits
+            # also write ActionFormer's annotations, the class list and ActionFormer/OpenTAD config lines into <out>/toolkits
+            toolkits:bool=False,
             annotations:str=None, # the ActivityNet JSON for --toolkits (default: <videos>/activity_net.v1-3.min.json)
             **kwargs):
     "Extract the `h_v` features of every video into `out`: resumable, shared out across `accelerate launch` processes."
     acc = Accelerator()
     check_world_size(acc.num_processes)
-    enc, meta = load_encoder(weights, kwargs.pop('backbone', None), kwargs.pop('seed', 0))  # loaded here: the geometry needs its metadata
+    # loaded here: the geometry needs its metadata
+    enc, meta = load_encoder(weights, kwargs.pop('backbone', None), kwargs.pop('seed', 0))
     spec = resolve_spec(meta, frames, clip_fps, short_side, crop)
     with acc.main_process_first(): videos = videos or synth_dataset()  # generated once, by the main process
     ann = Path(annotations or Path(videos) / 'activity_net.v1-3.min.json')

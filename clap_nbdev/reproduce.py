@@ -92,7 +92,8 @@ def score_grounding(run:str|Path, # a finished contrastive training run folder
         z_v, spans = video_proj(feats[key]), np.asarray(feats.info['videos'][key]['spans'])
         z_q = embed_text([c.text for c in caps])
         for c, q in zip(caps, z_q):
-            preds.append(ground_windows(z_v, q, spans, top=top, **window_kw)[0]); gts.append([c.start, c.end])
+            preds.append(ground_windows(z_v, q, spans, top=top, **window_kw)[0])
+            gts.append([c.start, c.end])
     if not preds: raise ValueError(f'{run}: no caption of a featured video to ground')
     return dict(grounding_metrics(preds, gts), queries=len(preds))
 
@@ -175,7 +176,8 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
               figures:str|Path='figures', # tables (CSV, Markdown) and Fig. 2a/2b go here
               variants:str=','.join(ORDER), # comma-separated variants (`clap_nbdev.losses.VARIANTS`)
               seeds:str='0,1,2', # comma-separated seeds: post-pre-training, localization head, k-shot draw
-              start_weights:str=None, # the starting encoder (e.g. Kinetics-400 weights); default: pre-train one (trimmed)
+              # the starting encoder (e.g. Kinetics-400 weights); default: pre-train one (trimmed)
+              start_weights:str=None,
               start_epochs:int=3, # epochs of the trimmed-classification pre-training
               epochs:int=1, # epochs of post-pre-training per variant
               k_shot:int=1, # support videos per unseen class
