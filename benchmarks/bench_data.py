@@ -1,13 +1,14 @@
 """Data-loading benchmark for `clap_nbdev.data` (issue 4): loader vs raw decord vs a TSP-style PyAV baseline.
 
 Usage: python benchmarks/bench_data.py [--workers 0] [--frames 16] [--short_side 128] [--crop 112] [--rounds 3] [--size WxH]
+(`--help` describes every flag)
 
 All read exactly the same clips: the first evaluation clip of every training segment of the default
 synthetic dataset. Each is timed `rounds` times, interleaved, and the best round is kept (the machine is shared).
 The last row reads the same clips with raw decord from a copy prepared by `clap_nbdev.prepare` (30 fps, the short
 side at --short_side, a keyframe every 16 frames; prepared once, cached beside the dataset, not timed).
 """
-import argparse, time
+import time
 from pathlib import Path
 
 import av
@@ -15,6 +16,7 @@ import decord
 import numpy as np
 import torch
 import torch.nn.functional as F
+from fastcore.script import call_parse
 from torch.utils.data import DataLoader
 
 from clap_nbdev.data import (ClipSpec, anet_clip_dataset, clip_start, collate, frame_indices, probe_video, resized_size, to_clip)
@@ -89,20 +91,18 @@ def run_tsp_style(plan, spec):
     return len(plan)
 
 
-def main():
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument('--workers', type=int, default=0, help='DataLoader workers for the loader (0: same process, like the others)')
-    p.add_argument('--frames', type=int, default=16)
-    p.add_argument('--short_side', type=int, default=128)
-    p.add_argument('--crop', type=int, default=112)
-    p.add_argument('--rounds', type=int, default=3)
-    p.add_argument('--size', default=None, help="WxH: run on a synthetic dataset of this frame size (generated once, cached), "
-                   "e.g. 640x360 like ActivityNet's common sizes; default: the default synthetic dataset (228x128)")
-    a = p.parse_args()
+@call_parse
+def bench_data(workers:int=0, # DataLoader workers for the loader (0: same process, like the others)
+               frames:int=16, # frames per clip
+               short_side:int=128, # frames resized to this short side while decoding
+               crop:int=112, # centre crop
+               rounds:int=3, # timed rounds; the best is kept
+               size:str=None): # WxH: a synthetic dataset of this frame size (generated once, cached), e.g. 640x360; default: the default one (228x128)
+    "Data-loading benchmark: the loader vs raw decord vs a TSP-style PyAV baseline, on the same clips."
     torch.set_num_threads(1)
-    spec = ClipSpec(frames=a.frames, short_side=a.short_side, crop=a.crop)
-    if a.size:
-        w, h = (int(v) for v in a.size.lower().split('x'))
+    spec = ClipSpec(frames=frames, short_side=short_side, crop=crop)
+    if size:
+        w, h = (int(v) for v in size.lower().split('x'))
         root = synth_dataset(width=w, height=h, n_train=24, n_val=2, n_test=0)
     else: root = synth_dataset()
     ds = anet_clip_dataset(root, 'training', spec=spec, train=False, use_captions=True, caption_prob=0.5, seed=0)
@@ -115,16 +115,18 @@ def main():
     assert torch.equal(ds[plan[0][0]]['clip'], to_clip(raw, spec))
     plan_p = prepared_plan(plan, root, spec.short_side)
     best = {'loader': np.inf, 'raw decord': np.inf, 'TSP-style PyAV': np.inf, 'raw decord, prepared': np.inf}
-    fns = {'loader': lambda: run_loader(ds, plan, a.workers), 'raw decord': lambda: run_raw(plan, spec),
+    fns = {'loader': lambda: run_loader(ds, plan, workers), 'raw decord': lambda: run_raw(plan, spec),
            'TSP-style PyAV': lambda: run_tsp_style(plan, spec), 'raw decord, prepared': lambda: run_raw(plan_p, spec)}
-    for r in range(a.rounds):
+    for r in range(rounds):
         for name, fn in fns.items():
-            t = time.perf_counter(); n = fn(); dt = time.perf_counter() - t
+            t = time.perf_counter()
+            n = fn()
+            dt = time.perf_counter() - t
             assert n == len(plan)
             best[name] = min(best[name], dt)
     rate = {k: len(plan) / v for k, v in best.items()}
     print(f'{len(plan)} clips of {spec.frames} frames, short side {spec.short_side}, crop {spec.crop} '
-          f'({m.width}x{m.height} {m.fps:g} fps H.264), best of {a.rounds} rounds, loader num_workers={a.workers}')
+          f'({m.width}x{m.height} {m.fps:g} fps H.264), best of {rounds} rounds, loader num_workers={workers}')
     for k, v in rate.items(): print(f'  {k:20s} {v:7.1f} clips/s')
     print(f'  loader / raw decord     = {rate["loader"] / rate["raw decord"]:.2f}x (target >= 0.85x)')
     print(f'  loader / TSP-style PyAV = {rate["loader"] / rate["TSP-style PyAV"]:.2f}x (target >= 1.5x)')
@@ -132,6 +134,3 @@ def main():
     print(f'  prepared ({m_p.width}x{m_p.height} {m_p.fps:g} fps, keyframe every 16) / raw file = '
           f'{rate["raw decord, prepared"] / rate["raw decord"]:.2f}x')
 
-
-if __name__ == '__main__':
-    main()

@@ -1,6 +1,6 @@
 """Feature-extraction throughput: decode-once extraction vs the bare encoder vs per-clip re-opening, in one run.
 
-    python benchmarks/bench_features.py [--geometry default|paper] [--videos 12] [--rounds 3]
+    python benchmarks/bench_features.py [--geometry default|paper] [--videos 12] [--rounds 3]   (--help: every flag)
 
 On the first `--videos` videos of the embedded synthetic dataset, with the geometry's encoder (random weights:
 speed does not depend on them), batch size and precision, prints clips/s of
@@ -13,11 +13,13 @@ and the ratios (target: extraction >= 0.85x bare). The methods take turns video 
 keeps its best time per video, summed over the videos (the machine is shared with other jobs). Runs unchanged on a CUDA
 machine; timings compare only within one run.
 """
-import argparse, time
+import time
+from types import SimpleNamespace
 
 import decord
 import numpy as np
 import torch
+from fastcore.script import call_parse
 
 from clap_nbdev.data import ClipSpec, probe_video, resized_size, to_clip
 from clap_nbdev.features import VideoClips, extract_features, list_videos, load_encoder
@@ -80,24 +82,25 @@ def run_decode_once(paths, spec, a):
     return n
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--geometry', default='default', choices=sorted(GEOMETRIES), help="the training preset's encoder and clip geometry")
-    ap.add_argument('--videos', type=int, default=12, help='first N videos of the embedded dataset')
-    ap.add_argument('--rounds', type=int, default=3)
-    ap.add_argument('--batch_size', type=int, default=32)
-    ap.add_argument('--bf16', type=int, default=None, help="bf16 autocast, 0/1 (default: the preset's)")
-    ap.add_argument('--channels_last', type=int, default=None, help="channels_last_3d, 0/1 (default: the preset's)")
-    a = ap.parse_args()
-    g = GEOMETRIES[a.geometry]
-    a.bf16 = bool(g['bf16'] if a.bf16 is None else a.bf16)
-    a.channels_last = bool(g['channels_last'] if a.channels_last is None else a.channels_last)
+@call_parse
+def bench_features(geometry:str='default', # the training preset whose encoder and clip geometry are used: default, paper or tiny
+                   videos:int=12, # the first N videos of the embedded dataset
+                   rounds:int=3, # timed rounds; each (method, video) keeps its best
+                   batch_size:int=32, # clips per forward pass
+                   bf16:int=None, # bfloat16 autocast, 1 or 0 (default: the preset's)
+                   channels_last:int=None): # channels_last_3d memory format, 1 or 0 (default: the preset's)
+    "Feature-extraction throughput: decode-once extraction vs the bare encoder vs per-clip re-opening, in one run."
+    if geometry not in GEOMETRIES: raise SystemExit(f'--geometry must be one of {sorted(GEOMETRIES)}, not {geometry!r}')
+    g = GEOMETRIES[geometry]
+    # the settings the timed functions share
+    a = SimpleNamespace(batch_size=batch_size, bf16=bool(g['bf16'] if bf16 is None else bf16),
+                        channels_last=bool(g['channels_last'] if channels_last is None else channels_last))
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    spec = ClipSpec(frames=g['frames'], fps=g['clip_fps'], short_side=g['short_side'], crop=g['crop'])
+    spec = ClipSpec(frames=g['frames'], clip_fps=g['clip_fps'], short_side=g['short_side'], crop=g['crop'])
     enc, meta = load_encoder(None, g['backbone'])
     enc = enc.to(device)
     if a.channels_last: enc = enc.to(memory_format=torch.channels_last_3d)
-    paths = dict(list(list_videos(synth_dataset()).items())[:a.videos])
+    paths = dict(list(list_videos(synth_dataset()).items())[:videos])
 
     # the plan: every video's clip grid, the batches the extraction runs
     plan, batches = [], {}
@@ -110,7 +113,7 @@ def main():
     sizes = [b for v in paths for b in batches[v]]
     n_clips = sum(sizes)
     print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, {torch.get_num_threads()} threads; "
-          f"{a.geometry} geometry: {g['backbone']}, {spec.frames} frames at {spec.fps:g} fps, short side {spec.short_side}, "
+          f"{geometry} geometry: {g['backbone']}, {spec.frames} frames at {spec.clip_fps:g} fps, short side {spec.short_side}, "
           f"crop {spec.crop}, {'bf16' if a.bf16 else 'fp32'}, channels_last_3d={a.channels_last}, batch {a.batch_size}; "
           f"{len(paths)} videos ({m.width}x{m.height}, {m.fps:g} fps), {n_clips} clips")
 
@@ -130,10 +133,12 @@ def main():
            'decode once (no encoder)': lambda v: run_decode_once({v: paths[v]}, spec, a),
            'decode re-opened per clip (no encoder)': lambda v: run_reopen([plan_of[v]], enc, spec, device, a, with_encoder=False)[1]}
     best = {(k, v): np.inf for k in fns for v in paths}
-    for r in range(a.rounds):
+    for r in range(rounds):
         for v in paths:
             for k, fn in fns.items():
-                t = time.perf_counter(); n = fn(v); dt = time.perf_counter() - t
+                t = time.perf_counter()
+                n = fn(v)
+                dt = time.perf_counter() - t
                 assert n == sum(batches[v]), (k, v, n)
                 best[k, v] = min(best[k, v], dt)
     best = {k: sum(best[k, v] for v in paths) for k in fns}
@@ -142,8 +147,5 @@ def main():
     print(f"  extraction / bare encoder               = {rate['extraction'] / rate['bare encoder']:.2f}x (target >= 0.85x)")
     print(f"  extraction / per-clip re-open + encoder = {rate['extraction'] / rate['per-clip re-open + encoder']:.2f}x")
     print(f"  decode once / decode re-opened per clip = {rate['decode once (no encoder)'] / rate['decode re-opened per clip (no encoder)']:.2f}x")
-    print(f'  (best of {a.rounds} rounds per video, methods interleaved video by video; first-video features of the baseline vs extraction: max |diff| {err:.2g})')
+    print(f'  (best of {rounds} rounds per video, methods interleaved video by video; first-video features of the baseline vs extraction: max |diff| {err:.2g})')
 
-
-if __name__ == '__main__':
-    main()

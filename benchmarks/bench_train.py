@@ -40,7 +40,9 @@ def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None
     def one():
         with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
             parts, _ = step(clips, text, batch)
-        parts['loss'].backward(); opt.step(); opt.zero_grad()
+        parts['loss'].backward()
+        opt.step()
+        opt.zero_grad()
     for _ in range(warmup): one()
     if device.type == 'cuda': torch.cuda.synchronize()
     t0 = time.time()
@@ -50,10 +52,10 @@ def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None
 
 
 @call_parse
-def main(preset:str='default', # the `clap_nbdev.train` preset whose geometry, batch and precision are measured
-         videos:int=24, # training videos in the pipeline epoch
-         steps:int=12, # timed steps of the bare model
-         data:str=None): # dataset folder (default: the embedded synthetic dataset)
+def bench_train(preset:str='default', # the `clap_nbdev.train` preset whose geometry, batch and precision are measured
+                videos:int=24, # training videos in the pipeline epoch
+                steps:int=12, # timed steps of the bare model
+                data:str=None): # dataset folder (default: the embedded synthetic dataset)
     "Training throughput: the full pipeline against the bare model, in one run on the same shapes."
     cfg = TrainConfig.from_preset(preset)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')

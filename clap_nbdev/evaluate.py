@@ -7,7 +7,7 @@ __all__ = ['TIOU_THRESHOLDS', 'ORDERS', 'logger', 'segment_iou', 'interpolated_a
            'EvalInputError', 'load_ground_truth', 'load_predictions', 'anet_frames', 'Diagnostics',
            'segment_diagnostics', 'detection_diagnostics', 'DetectionResult', 'detection_map', 'ProposalResult',
            'proposal_diagnostics', 'average_recall_at_proposals', 'oracle_label_map', 'format_table',
-           'grounding_metrics', 'main']
+           'grounding_metrics', 'score_predictions']
 
 # %% ../nbs/07_evaluate.ipynb #dba47d7a
 import json
@@ -23,7 +23,8 @@ from fastcore.script import call_parse
 from .data import bare_id
 
 # %% ../nbs/07_evaluate.ipynb #b57f03de
-TIOU_THRESHOLDS = tuple(np.linspace(0.5, 0.95, 10).tolist())  # the official floats (0.8999999999999999, not 0.9); a tuple: an array default breaks show_doc
+# the official floats (0.8999999999999999, not 0.9); a tuple: an array default breaks show_doc
+TIOU_THRESHOLDS = tuple(np.linspace(0.5, 0.95, 10).tolist())
 
 def segment_iou(a, # segments `[N, 2]` (or one `[2]`), seconds
                 b, # segments `[M, 2]` (or one `[2]`), seconds
@@ -310,7 +311,8 @@ def _found(tious, thr, steps):
     for t in tious:
         if t.shape[1] == 0: continue
         look = np.minimum((t.shape[1] * steps).astype(int), t.shape[1])         # proposals looked at per step
-        best = np.fmax.accumulate(t, axis=1)[:, np.maximum(look - 1, 0)]        # [G, S] best tIoU among them (nan: none)
+        # [G, S] best tIoU among them (nan: none)
+        best = np.fmax.accumulate(t, axis=1)[:, np.maximum(look - 1, 0)]
         found += ((best[None] >= thr[:, None, None]) & (look > 0)).sum(1)
     return found
 
@@ -325,7 +327,8 @@ def proposal_diagnostics(g:pd.DataFrame, p:pd.DataFrame) -> Diagnostics:
 
 def average_recall_at_proposals(gt, # ActivityNet GT JSON (path or dict)
                                 proposals, # proposals in the official results format (labels ignored)
-                                max_avg_nr_proposals:float=100, # M: average proposals per video at the end of the curve (None: all)
+                                # M: average proposals per video at the end of the curve (None: all)
+                                max_avg_nr_proposals:float=100,
                                 tiou=TIOU_THRESHOLDS, # tIoU thresholds averaged over
                                 subset:str|None='validation', # ground-truth subset evaluated
                                 order:str='official') -> ProposalResult: # ties among scores: 'official' or 'stable'
@@ -395,7 +398,7 @@ def grounding_metrics(preds, # per query: ranked `[K, 2]` intervals (a list, or 
 
 # %% ../nbs/07_evaluate.ipynb #f6a27884
 @call_parse
-def main(gt:str=None, # ActivityNet ground-truth JSON (required)
+def score_predictions(gt:str=None, # ActivityNet ground-truth JSON (required)
          pred:str=None, # predictions JSON in the official format (required; proposals for --task proposal/oracle)
          subset:str='validation', # ground-truth subset to evaluate
          classes:str=None, # comma-separated class names: average over these only

@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'GEOMETRY_KEYS', 'resampled_frames', 'feature_count', 'clip_grid', 'VideoClips', 'weights_hash', 'load_encoder',
            'resolve_spec', 'resample', 'list_videos', 'Features', 'load_features', 'file_identity', 'same_file',
-           'extract_features', 'toolkit_files', 'main']
+           'extract_features', 'toolkit_files', 'extract']
 
 # %% ../nbs/05_features.ipynb #fb628cf6
 import errno
@@ -29,7 +29,9 @@ import torch
 import torch.nn as nn
 from accelerate import Accelerator, PartialState
 from accelerate.utils import gather_object
-from fastcore.script import bool_arg, call_parse
+from fastcore.meta import delegates
+from fastcore.script import call_parse
+from tqdm.auto import tqdm
 
 from .data import ClipSpec, VideoError, bare_id, class_index, index_videos, load_anet, prefixed_id
 from .data import probe_video, resized_size, to_clip
@@ -60,15 +62,16 @@ def clip_grid(n_frames:int, # frames in the video
               fps:float, # the video's frame rate
               spec:ClipSpec, # frames per clip and their rate
               stride:int=None, # resampled frames between clips (default: `spec.frames`, back to back)
-              short:str='pad', # video shorter than one clip: 'pad' (one clip, last frame repeated) or 'skip' (`VideoError`)
+              # video shorter than one clip: 'pad' (one clip, last frame repeated) or 'skip' (`VideoError`)
+              short:str='pad',
               path:str='video'): # named in errors
     "Video frames of every clip `[T, frames]`, their spans in seconds `[T, 2]`, and whether the one clip is padded."
     stride = stride or spec.frames
     if n_frames < 1: raise VideoError(path, 'no frames')
-    res = resampled_frames(n_frames, fps, spec.fps)
+    res = resampled_frames(n_frames, fps, spec.clip_fps)
     T = feature_count(len(res), spec.frames, stride)
     if T == 0:
-        if short != 'pad': raise VideoError(path, f'shorter than one clip: {len(res)} frames at {spec.fps:g} fps, a clip needs {spec.frames}')
+        if short != 'pad': raise VideoError(path, f'shorter than one clip: {len(res)} frames at {spec.clip_fps:g} fps, a clip needs {spec.frames}')
         return np.r_[res, np.full(spec.frames - len(res), res[-1])][None], np.array([[0., n_frames / fps]]), True
     idx = res[np.arange(T)[:, None] * stride + np.arange(spec.frames)]
     start = idx[:, 0] / fps
@@ -95,7 +98,7 @@ class VideoClips:
     def info(self) -> dict:
         "This video's sidecar entry: file, rate, frame counts, `T`, padding, span of every feature."
         return dict(file=self.path.name, fps=self.fps, n_frames=self.n_frames,
-                    n_resampled=len(resampled_frames(self.n_frames, self.fps, self.spec.fps)), T=len(self.idx),
+                    n_resampled=len(resampled_frames(self.n_frames, self.fps, self.spec.clip_fps)), T=len(self.idx),
                     padded=self.padded, spans=np.round(self.spans, 4).tolist())
     def _decode(self, want):
         try: x = self.vr.get_batch(want.tolist()).asnumpy()
@@ -121,7 +124,8 @@ def weights_hash(sd:dict) -> str: # a state_dict
     "Short SHA-1 of a state_dict's names and bytes: which weights made a feature file."
     h = hashlib.sha1()
     for k in sorted(sd):
-        h.update(k.encode()); h.update(sd[k].detach().cpu().contiguous().numpy().tobytes())
+        h.update(k.encode())
+        h.update(sd[k].detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:12]
 
 def load_encoder(weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.safetensors`, another state_dict file, or None (random)
@@ -163,13 +167,13 @@ def load_encoder(weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.
 
 def resolve_spec(meta:dict=None, # from `load_encoder`: the training geometry, where known
                  frames:int=None, # frames per clip
-                 fps:float=None, # clip sampling rate
+                 clip_fps:float=None, # clip sampling rate
                  short_side:int=None, # resize target of the short side
                  crop:int=None) -> ClipSpec: # centre crop
     "Clip geometry: each value given, else the weights' training geometry, else `ClipSpec()`'s (TSP: 16 frames at 15 fps, 128/112)."
     meta, d = meta or {}, ClipSpec()
     def pick(v, k, default): return v if v is not None else meta.get(k, default)
-    return ClipSpec(frames=int(pick(frames, 'frames', d.frames)), fps=float(pick(fps, 'clip_fps', d.fps)),
+    return ClipSpec(frames=int(pick(frames, 'frames', d.frames)), clip_fps=float(pick(clip_fps, 'clip_fps', d.clip_fps)),
                     short_side=int(pick(short_side, 'short_side', d.short_side)), crop=int(pick(crop, 'crop', d.crop)))
 
 # %% ../nbs/05_features.ipynb #eed8b25d
@@ -179,7 +183,9 @@ def resample(x:np.ndarray, # features `[T, D]`
     x = np.asarray(x, np.float32)
     T = len(x)
     pos = ((np.arange(L) + .5) * T / L - .5).clip(0, T - 1)
-    i0 = np.floor(pos).astype(int); i1 = np.minimum(i0 + 1, T - 1); w = (pos - i0)[:, None]
+    i0 = np.floor(pos).astype(int)
+    i1 = np.minimum(i0 + 1, T - 1)
+    w = (pos - i0)[:, None]
     return (x[i0] * (1 - w) + x[i1] * w).astype(np.float32)
 
 # %% ../nbs/05_features.ipynb #de78c347
@@ -265,7 +271,9 @@ def _produce(jobs, spec, stride, batch_size, short, num_threads, q, stop):
     "Decode the videos of `jobs` into `q`, in a thread ahead of the encoder."
     def put(item):
         while not stop.is_set():
-            try: q.put(item, timeout=.1); return True
+            try:
+                q.put(item, timeout=.1)
+                return True
             except queue.Full: pass
         return False
     try:
@@ -283,7 +291,7 @@ def _produce(jobs, spec, stride, batch_size, short, num_threads, q, stop):
 
 def _settings(meta, spec, stride, short, bf16, resample_to):
     return dict(backbone=meta['backbone'], weights=str(meta['weights']), weights_sha1=meta['weights_sha1'],
-                feature_dim=meta['feature_dim'], frames=spec.frames, clip_fps=spec.fps, short_side=spec.short_side,
+                feature_dim=meta['feature_dim'], frames=spec.frames, clip_fps=spec.clip_fps, short_side=spec.short_side,
                 crop=spec.crop, mean=list(spec.mean), std=list(spec.std), stride=stride, short=short, bf16=bool(bf16),
                 resample=int(resample_to) or None)
 
@@ -334,7 +342,8 @@ def _check_dataset(out:Path, roots:list, held:dict) -> list:
 def _open_folder(out:Path, settings:dict, videos, paths:dict, key:dict, state, report:Counter) -> set:
     "Prepare `out` for this run and return the videos already done there: refuse other settings or another dataset, forget replaced videos."
     if state.is_main_process:
-        (out / 'npy').mkdir(parents=True, exist_ok=True); (out / 'meta').mkdir(exist_ok=True)
+        (out / 'npy').mkdir(parents=True, exist_ok=True)
+        (out / 'meta').mkdir(exist_ok=True)
         for t in list(out.glob('.*.tmp')) + list(out.glob('*/.*.tmp')): t.unlink(missing_ok=True)  # a killed run's
         if not (out / 'settings.json').exists(): _save_json(out / 'settings.json', settings)
         if not (out / 'sources.json').exists(): _save_json(out / 'sources.json', dict(roots=_source_roots(videos, paths)))
@@ -352,7 +361,8 @@ def _open_folder(out:Path, settings:dict, videos, paths:dict, key:dict, state, r
         _save_json(out / 'sources.json', dict(roots=roots))
         for v in changed:  # its features are of the old file: forgotten, so the new one is extracted
             log.warning('%s is not the file extracted before (another size, or other times and bytes; or not recorded): extracted again', paths[v])
-            (out / 'meta' / f'{key[v]}.json').unlink(missing_ok=True); (out / 'npy' / f'{key[v]}.npy').unlink(missing_ok=True)
+            (out / 'meta' / f'{key[v]}.json').unlink(missing_ok=True)
+            (out / 'npy' / f'{key[v]}.npy').unlink(missing_ok=True)
         if changed: report['extracted again (video file changed)'] = len(changed)
         gone = sum(s == 'gone' for s in held.values())
         if gone: report['kept (video file no longer there)'] = gone
@@ -370,7 +380,7 @@ def _check_space(folder:Path, need:int, what:str):
     if free < need:
         raise OSError(errno.ENOSPC, f'no space left on device in {folder}: {what} needs about {need / 2**20:.1f} MB, '
                                     f'{free / 2**20:.1f} MB are free. The .npy files in {folder / "npy"} are kept: free some space '
-                                    f'and run the same command again (it resumes and only merges), or pass --h5 false to keep the .npy files only')
+                                    f'and run the same command again (it resumes and only merges), or pass --no-h5 to keep the .npy files only')
 
 def _write_missing(out:Path, expected:set) -> list:
     "Write `npy/missing_files.txt` (OpenTAD's block list): every expected video (bare id) without its `.npy` here, one per line."
@@ -404,8 +414,80 @@ def _merge(out:Path, settings:dict, h5:bool, keep_npy:bool, expected:set=()) -> 
     return vids
 
 # %% ../nbs/05_features.ipynb #72ff6c9c
+def _as_encoder(encoder, backbone:str, seed:int) -> tuple:
+    "`(encoder, metadata)` of what `extract_features` takes: a `load_encoder` pair, a module (a `CLAPModel`'s video side), or weights."
+    if isinstance(encoder, tuple): return encoder
+    if isinstance(encoder, nn.Module):
+        enc = getattr(encoder, 'video_encoder', encoder)
+        return enc, dict(backbone=type(enc).__name__, weights='module', feature_dim=enc.feature_dim, weights_sha1=weights_hash(enc.state_dict()))
+    return load_encoder(encoder, backbone, seed)
+
+def _encode_batch(enc:nn.Module, x:torch.Tensor, device, bf16:bool, channels_last:bool) -> np.ndarray:
+    "The features of one batch of clips, float32 on the CPU."
+    c = x.to(device, non_blocking=True)
+    if channels_last: c = c.contiguous(memory_format=torch.channels_last_3d)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16): return enc(c).float().cpu().numpy()
+
+def _skip(key:dict, vid:str, path:str, problem:str, skipped:list, report:Counter):
+    "Count, log and list a video the decoder gave up on."
+    report['skipped: shorter than one clip' if problem.startswith('shorter than one clip') else 'skipped: unreadable'] += 1
+    skipped.append(dict(video=key[vid], file=path, problem=problem))
+    log.warning('skipped %s: %s', path, problem)
+
+def _encode_videos(mine:list, enc:nn.Module, spec:ClipSpec, stride:int, batch_size:int, short:str, num_threads:int, prefetch:int,
+                   bf16:bool, channels_last:bool, state, progress:bool, report:Counter, out:Path, key:dict) -> tuple:
+    """Encode this process's videos while a thread decodes the next batches: `(results, skipped)`, each finished video saved
+    to `out` (meta first, then the `.npy` that marks it done) or, with no `out`, kept in `results`."""
+    skipped, results, cur = [], [], {}
+    q, stop = queue.Queue(maxsize=max(prefetch, 1)), threading.Event()
+    producer = threading.Thread(target=_produce, args=(mine, spec, stride, batch_size, short, num_threads, q, stop), daemon=True)
+    bar = tqdm(total=len(mine), desc='videos', leave=False) if progress and state.is_main_process else None
+    producer.start()
+    try:
+        with torch.inference_mode():
+            for kind, vid, x in iter(q.get, ('done', None, None)):
+                if kind == 'error': raise x
+                if kind == 'start': cur[vid] = (x, [])
+                elif kind == 'clips':
+                    cur[vid][1].append(_encode_batch(enc, x, state.device, bf16, channels_last))
+                    report['clips'] += len(x)
+                elif kind == 'end':
+                    info, parts = cur.pop(vid)
+                    feats = np.concatenate(parts).astype(np.float32)
+                    report['extracted'] += 1
+                    if info['padded']: report['padded (shorter than one clip)'] += 1
+                    if out is not None:
+                        _save_json(out / 'meta' / f'{key[vid]}.json', info)  # first: the npy marks the video done
+                        _save_npy(out / 'npy' / f'{key[vid]}.npy', feats)
+                    else: results.append((key[vid], feats, info))
+                elif kind == 'skip':
+                    cur.pop(vid, None)  # a video failing mid-way: its first batches are dropped
+                    _skip(key, vid, *x, skipped, report)
+                if bar is not None and kind in ('end', 'skip'): bar.update()
+    finally:
+        stop.set()
+        producer.join()
+        if bar is not None: bar.close()
+    return results, skipped
+
+def _gather_run(report:Counter, skipped:list, seconds:float, results:list, state) -> tuple:
+    "`(run record, results)` over every process: counts, skipped videos, speed; the in-memory results gathered, sorted."
+    ranks = gather_object([dict(report=dict(report), skipped=skipped, seconds=seconds)])
+    if results is not None: results = sorted(gather_object(results), key=lambda r: r[0])
+    total = sum((Counter(r['report']) for r in ranks), Counter())
+    secs = max(r['seconds'] for r in ranks)
+    run = dict(counts={k: total[k] for k in sorted(total)}, skipped=sorted((s for r in ranks for s in r['skipped']), key=lambda s: s['video']),
+               seconds=round(secs, 3), clips_per_s=round(total['clips'] / secs, 2) if total['clips'] and secs > 0 else None,
+               processes=state.num_processes, clips_per_process=[r['report'].get('clips', 0) for r in ranks])
+    if run['skipped'] and state.is_main_process:
+        log.warning('not extracted (%d): %s', len(run['skipped']), '; '.join(f"{s['file']}: {s['problem']}" for s in run['skipped']))
+    return run, results
+
+#| export
+# Long only by its signature (20 settings, one docmented line each); the body is the named steps above, about 30 lines.
 def extract_features(videos, # folder of videos, dataset folder (with `videos/`), bare id -> path dict, or list of paths
-                     encoder=None, # an `nn.Module` returning `h_v` (or a `CLAPModel`), a `load_encoder` pair, weights for `load_encoder`, or None (random)
+                     # an `nn.Module` returning `h_v` (or a `CLAPModel`), a `load_encoder` pair, weights for `load_encoder`, or None (random)
+                     encoder=None,
                      spec:ClipSpec=None, # clip geometry (default: the weights' training geometry, else TSP's)
                      stride:int=None, # resampled frames between features (default: `spec.frames`, clips back to back)
                      out:str|Path=None, # output folder (resumable); None: return the features in memory
@@ -428,11 +510,7 @@ def extract_features(videos, # folder of videos, dataset folder (with `videos/`)
     if short not in ('pad', 'skip'): raise ValueError(f"short must be 'pad' or 'skip', got {short!r}")
     if out is not None and not (h5 or keep_npy): raise ValueError('h5=False with keep_npy=False would keep nothing')
     state = state or PartialState()
-    if isinstance(encoder, tuple): enc, meta = encoder
-    elif isinstance(encoder, nn.Module):
-        enc = getattr(encoder, 'video_encoder', encoder)
-        meta = dict(backbone=type(enc).__name__, weights='module', feature_dim=enc.feature_dim, weights_sha1=weights_hash(enc.state_dict()))
-    else: enc, meta = load_encoder(encoder, backbone, seed)
+    enc, meta = _as_encoder(encoder, backbone, seed)
     spec = spec or resolve_spec(meta)
     stride = int(stride or spec.frames)
     settings = _settings(meta, spec, stride, short, bf16, resample_to)
@@ -442,63 +520,16 @@ def extract_features(videos, # folder of videos, dataset folder (with `videos/`)
     out, done, report = (Path(out) if out is not None else None), set(), Counter()
     if out is not None: done = _open_folder(out, settings, videos, paths, key, state, report)
     todo = sorted((v for v in paths if v not in done), key=lambda v: (-(paths[v].stat().st_size if paths[v].exists() else 0), v))
+    # biggest first, dealt out to the processes
     mine = [(v, paths[v]) for v in todo[state.process_index::state.num_processes]]
-
     enc = enc.to(state.device).eval()
     if channels_last: enc = enc.to(memory_format=torch.channels_last_3d)
-    skipped, results, cur = [], [], {}
-    q, stop = queue.Queue(maxsize=max(prefetch, 1)), threading.Event()
-    producer = threading.Thread(target=_produce, args=(mine, spec, stride, batch_size, short, num_threads, q, stop), daemon=True)
-    bar = None
-    if progress and state.is_main_process:
-        from tqdm.auto import tqdm
-        bar = tqdm(total=len(mine), desc='videos', leave=False)
     t0 = time.time()
-    producer.start()
-    try:
-        with torch.inference_mode():
-            while True:
-                kind, vid, x = q.get()
-                if kind == 'done': break
-                if kind == 'error': raise x
-                if kind == 'start': cur[vid] = (x, [])
-                elif kind == 'clips':
-                    c = x.to(state.device, non_blocking=True)
-                    if channels_last: c = c.contiguous(memory_format=torch.channels_last_3d)
-                    with torch.autocast(state.device.type, dtype=torch.bfloat16, enabled=bf16):
-                        cur[vid][1].append(enc(c).float().cpu().numpy())
-                    report['clips'] += len(c)
-                elif kind == 'end':
-                    info, parts = cur.pop(vid)
-                    feats = np.concatenate(parts).astype(np.float32)
-                    report['extracted'] += 1
-                    if info['padded']: report['padded (shorter than one clip)'] += 1
-                    if out is not None:
-                        _save_json(out / 'meta' / f'{key[vid]}.json', info)  # first: the npy marks the video done
-                        _save_npy(out / 'npy' / f'{key[vid]}.npy', feats)
-                    else: results.append((key[vid], feats, info))
-                    if bar is not None: bar.update()
-                elif kind == 'skip':
-                    cur.pop(vid, None)  # a video failing mid-way: its first batches are dropped
-                    path, problem = x
-                    report['skipped: shorter than one clip' if problem.startswith('shorter than one clip') else 'skipped: unreadable'] += 1
-                    skipped.append(dict(video=key[vid], file=path, problem=problem))
-                    log.warning('skipped %s: %s', path, problem)
-                    if bar is not None: bar.update()
-    finally:
-        stop.set(); producer.join()
-        if bar is not None: bar.close()
+    results, skipped = _encode_videos(mine, enc, spec, stride, batch_size, short, num_threads, prefetch, bf16, channels_last,
+                                      state, progress, report, out, key)
     seconds = time.time() - t0
     if state.is_main_process: report.update({'videos': len(paths), 'already done (resumed)': len(done)})
-    ranks = gather_object([dict(report=dict(report), skipped=skipped, seconds=seconds)])
-    if out is None: results = sorted(gather_object(results), key=lambda r: r[0])
-    total = sum((Counter(r['report']) for r in ranks), Counter())
-    secs = max(r['seconds'] for r in ranks)
-    run = dict(counts={k: total[k] for k in sorted(total)}, skipped=sorted((s for r in ranks for s in r['skipped']), key=lambda s: s['video']),
-               seconds=round(secs, 3), clips_per_s=round(total['clips'] / secs, 2) if total['clips'] and secs > 0 else None,
-               processes=state.num_processes, clips_per_process=[r['report'].get('clips', 0) for r in ranks])
-    if run['skipped'] and state.is_main_process:
-        log.warning('not extracted (%d): %s', len(run['skipped']), '; '.join(f"{s['file']}: {s['problem']}" for s in run['skipped']))
+    run, results = _gather_run(report, skipped, seconds, results if out is None else None, state)
     if out is None:
         return Features({k: resample(f, resample_to) if resample_to else f for k, f, _ in results},
                         info=dict(settings, weights_meta=meta, run=run, videos={k: i for k, _, i in results}))
@@ -532,7 +563,8 @@ def _opentad_py(annotations:Path, out:Path, classes:Path, info:dict) -> str:
 def _hdf5_link(out:Path, dest:Path, info:dict):
     "`dest/features.hdf5` -> `features.h5` (ActionFormer opens HDF5 only from a path with `.hdf5` in it); None if unusable."
     h5, link = out / 'features.h5', dest / 'features.hdf5'
-    if not h5.exists() or info.get('resample'): return None  # a resampled file does not have ActionFormer's variable-length layout
+    # a resampled file does not have ActionFormer's variable-length layout
+    if not h5.exists() or info.get('resample'): return None
     if not link.is_symlink():
         try: os.symlink(os.path.relpath(h5, dest), link)
         except OSError: return None
@@ -567,48 +599,42 @@ def toolkit_files(features:str|Path, # an output folder of `extract_features`
     return dict(actionformer=cfg, hdf5=hdf5, classes=list(ids), dropped=dropped, folder=str(dest))
 
 # %% ../nbs/05_features.ipynb #267aefd7
+def _print_summary(out:Path, spec:ClipSpec, annotations:Path=None):
+    "What an extraction into `out` did, in a few lines; with `annotations`, the toolkit files are written and listed too."
+    info = json.loads((Path(out) / 'features.json').read_text())
+    r = info['run']
+    print(f"{info['backbone']} ({info['weights']}), {spec.frames} frames at {spec.clip_fps:g} fps, short side {spec.short_side}, "
+          f"crop {spec.crop}, stride {info['stride']}: {len(info['videos'])} videos in {out}")
+    print(', '.join(f'{k}: {v}' for k, v in r['counts'].items()) + f" ({r['clips_per_s']} clips/s, {r['processes']} process(es))")
+    for s in r['skipped']: print(f"skipped {s['file']}: {s['problem']}")
+    if annotations is None: return
+    t = toolkit_files(out, annotations)
+    print(f"ActionFormer and OpenTAD files in {t['folder']} ({len(t['classes'])} classes; {len(t['dropped'])} annotated videos "
+          f"without features left out); OpenTAD's block list: {Path(out) / 'npy' / 'missing_files.txt'}")
+
 @call_parse
-def main(videos:str=None, # folder of videos, or a dataset folder with `videos/` (default: the embedded synthetic dataset)
-         weights:str=None, # run folder, `checkpoint.pt`, `encoder.safetensors` or a state_dict file; none: random init (--seed)
-         out:str='features', # output folder: `features.h5`, `npy/v_<id>.npy`, `features.json`
-         backbone:str=None, # architecture where the weights do not name it (default: r2plus1d_18)
-         frames:int=None, # frames per clip (default: the weights' training geometry, else 16)
-         clip_fps:float=None, # rate the clip's frames are sampled at (default: the weights', else 15)
-         short_side:int=None, # frames resized to this short side while decoding (default: the weights', else 128)
-         crop:int=None, # centre crop (default: the weights', else 112)
-         stride:int=None, # resampled frames between features (default: frames)
-         subset:str=None, # only this subset of <videos>/activity_net.v1-3.min.json (its missing files are counted)
-         batch_size:int=32, # clips per forward pass
-         bf16:bool_arg=False, # bfloat16 autocast
-         channels_last:bool_arg=False, # channels_last_3d memory format
-         h5:bool_arg=True, # write the merged HDF5
-         keep_npy:bool_arg=True, # keep the per-video .npy files
-         resample_to:int=0, # resample the HDF5 features to this many steps (0: as extracted)
-         short:str='pad', # video shorter than one clip: 'pad' or 'skip'
-         seed:int=0, # random initialisation seed (no weights)
-         max_videos:int=0, # only the first N videos (0: all)
-         num_threads:int=1, # decoder threads
-         progress:bool_arg=True, # progress bar
-         toolkits:bool_arg=False, # also write ActionFormer's annotations, the class list and ActionFormer/OpenTAD config lines into <out>/toolkits
-         annotations:str=None): # the ActivityNet JSON for --toolkits (default: <videos>/activity_net.v1-3.min.json)
+@delegates(extract_features, but=['encoder', 'spec', 'state'])
+def extract(videos:str=None, # folder of videos, or a dataset folder with `videos/` (default: the embedded synthetic dataset)
+            # run folder, `checkpoint.pt`, `encoder.safetensors` or a state_dict file; none: random init (--seed)
+            weights:str=None,
+            out:str='features', # output folder: `features.h5`, `npy/v_<id>.npy`, `features.json`
+            frames:int=None, # frames per clip (default: the weights' training geometry, else 16)
+            clip_fps:float=None, # rate the clip's frames are sampled at (default: the weights', else 15)
+            short_side:int=None, # frames resized to this short side while decoding (default: the weights', else 128)
+            crop:int=None, # centre crop (default: the weights', else 112)
+            progress:bool=True, # progress bar (`--no-progress`: none)
+            # also write ActionFormer's annotations, the class list and ActionFormer/OpenTAD config lines into <out>/toolkits
+            toolkits:bool=False,
+            annotations:str=None, # the ActivityNet JSON for --toolkits (default: <videos>/activity_net.v1-3.min.json)
+            **kwargs):
     "Extract the `h_v` features of every video into `out`: resumable, shared out across `accelerate launch` processes."
     acc = Accelerator()
     check_world_size(acc.num_processes)
-    enc, meta = load_encoder(weights, backbone, seed)
+    # loaded here: the geometry needs its metadata
+    enc, meta = load_encoder(weights, kwargs.pop('backbone', None), kwargs.pop('seed', 0))
     spec = resolve_spec(meta, frames, clip_fps, short_side, crop)
     with acc.main_process_first(): videos = videos or synth_dataset()  # generated once, by the main process
     ann = Path(annotations or Path(videos) / 'activity_net.v1-3.min.json')
     if toolkits and not ann.is_file(): raise FileNotFoundError(f'--toolkits needs the annotations: no file {ann} (pass --annotations)')
-    extract_features(videos, (enc, meta), spec, stride, out, batch_size, bf16, channels_last, h5, keep_npy, resample_to, short,
-                     subset=subset, max_videos=max_videos, num_threads=num_threads, state=acc, progress=progress)
-    if acc.is_main_process:
-        info = json.loads((Path(out) / 'features.json').read_text())
-        r = info['run']
-        print(f"{info['backbone']} ({info['weights']}), {spec.frames} frames at {spec.fps:g} fps, short side {spec.short_side}, "
-              f"crop {spec.crop}, stride {info['stride']}: {len(info['videos'])} videos in {out}")
-        print(', '.join(f'{k}: {v}' for k, v in r['counts'].items()) + f" ({r['clips_per_s']} clips/s, {r['processes']} process(es))")
-        for s in r['skipped']: print(f"skipped {s['file']}: {s['problem']}")
-        if toolkits:
-            t = toolkit_files(out, ann)
-            print(f"ActionFormer and OpenTAD files in {t['folder']} ({len(t['classes'])} classes; "
-                  f"{len(t['dropped'])} annotated videos without features left out); OpenTAD's block list: {Path(out) / 'npy' / 'missing_files.txt'}")
+    extract_features(videos, (enc, meta), spec, out=out, state=acc, progress=progress, **kwargs)
+    if acc.is_main_process: _print_summary(out, spec, ann if toolkits else None)

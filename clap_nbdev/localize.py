@@ -87,7 +87,8 @@ def nms(segs:np.ndarray, # `[N, 2]` seconds
     order, keep = list(np.argsort(-np.asarray(scores), kind='stable')), []
     segs = np.asarray(segs, float)
     while order and len(keep) < top:
-        i = order.pop(0); keep.append(i)
+        i = order.pop(0)
+        keep.append(i)
         if order: order = [j for j, o in zip(order, segment_iou(segs[order], segs[i])[:, 0]) if o <= thr]
     return np.array(keep, int)
 
@@ -122,7 +123,8 @@ class Localizer(nn.Module):
         self.classes, self.L = list(classes), L
         self.head = BoundaryHead(d_in, hidden)
         self.cls = nn.Sequential(nn.Linear(d_in, hidden), nn.ReLU(), nn.Dropout(.2), nn.Linear(hidden, len(classes)))
-        self.register_buffer('mu', torch.zeros(d_in)); self.register_buffer('sd', torch.ones(d_in))
+        self.register_buffer('mu', torch.zeros(d_in))
+        self.register_buffer('sd', torch.ones(d_in))
     def grid(self, feats): # list of [T, D] arrays -> [B, D, L] normalised
         x = torch.from_numpy(np.stack([resample(f, self.L) for f in feats]))
         return ((x - self.mu) / self.sd).transpose(1, 2)
@@ -147,7 +149,8 @@ def fit_localizer(features:dict, # video id -> `[T, D]` features
     torch.manual_seed(seed)
     m = Localizer(feats[0].shape[1], classes, L, hidden)
     allf = torch.from_numpy(np.concatenate(feats).astype(np.float32))
-    m.mu.copy_(allf.mean(0)); m.sd.copy_(allf.std(0) + 1e-5)
+    m.mu.copy_(allf.mean(0))
+    m.sd.copy_(allf.std(0) + 1e-5)
     x = m.grid(feats)
     y = torch.from_numpy(np.stack([make_targets([a['segment'] for a in db[v]['annotations']], db[v]['duration'], L) for v in vids]))
     lab = torch.tensor([classes.index(db[v]['annotations'][0]['label']) for v in vids])  # the video's (first) label
@@ -155,7 +158,9 @@ def fit_localizer(features:dict, # video id -> `[T, D]` features
     m.train()
     for _ in range(epochs):
         loss = balanced_bce(m.head(x), y) + F.cross_entropy(m.cls(x.mean(2)), lab)
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     m.final_loss = loss.item()
     return m.eval()
 
@@ -187,7 +192,8 @@ def _smooth(m:np.ndarray, # a signal along time
             sigma:float) -> np.ndarray: # Gaussian sd, in steps (0: none)
     "`m` convolved with a unit-sum Gaussian of `sigma` steps, zero beyond the ends, same length."
     if sigma <= 0: return m
-    r = int(math.ceil(4 * sigma)); k = np.exp(-.5 * (np.arange(-r, r + 1) / sigma) ** 2)
+    r = int(math.ceil(4 * sigma))
+    k = np.exp(-.5 * (np.arange(-r, r + 1) / sigma) ** 2)
     return np.convolve(m, k / k.sum())[r:r + len(m)]
 
 def planted_features(db:dict, # ActivityNet database
@@ -199,7 +205,8 @@ def planted_features(db:dict, # ActivityNet database
     "Synthetic `[T, D]` features with planted foreground and class directions inside annotated instances; each step's span in `.info`."
     rng = np.random.default_rng(seed)
     labels = sorted({a['label'] for v in db.values() for a in v.get('annotations', [])})
-    dirs = rng.standard_normal((len(labels) + 1, dim)); dirs *= signal / np.linalg.norm(dirs, axis=1, keepdims=True)
+    dirs = rng.standard_normal((len(labels) + 1, dim))
+    dirs *= signal / np.linalg.norm(dirs, axis=1, keepdims=True)
     out = Features(info=dict(source='planted_features', stride_s=stride, videos={}))
     for vid in sorted(db):
         v = db[vid]
@@ -255,9 +262,11 @@ def window_scores(z_v:np.ndarray, # clip embeddings `[T, D]`
     T, cum = len(sim), np.r_[0., np.cumsum(sim)]
     wins, scores = [], []
     for n in sorted({min(int(n), T) for n in lengths}):
-        a = np.arange(T - n + 1); inside = (cum[a + n] - cum[a]) / n
+        a = np.arange(T - n + 1)
+        inside = (cum[a + n] - cum[a]) / n
         outside = (cum[-1] - (cum[a + n] - cum[a])) / max(T - n, 1)
-        wins.append(np.stack([a, a + n - 1], 1)); scores.append(inside - (outside if T > n else 0.))
+        wins.append(np.stack([a, a + n - 1], 1))
+        scores.append(inside - (outside if T > n else 0.))
     return np.concatenate(wins), np.concatenate(scores)
 
 def ground_windows(z_v:np.ndarray, # clip embeddings `[T, D]`
@@ -288,7 +297,8 @@ def feature_spans(features:dict, # video id -> `[T, D]`; a `Features` carries th
         sp = np.asarray(entry['spans'], np.float64).reshape(-1, 2)
         if len(sp) == T: return sp
         if side.get('resample') != T: raise ValueError(f'{prefixed_id(vid)}: {T} features but {len(sp)} spans in the sidecar, and the file is not resampled to {T}')
-        c = np.interp((np.arange(T) + .5) * len(sp) / T - .5, np.arange(len(sp)), _centres(sp))  # where `resample` took step j
+        # where `resample` took step j
+        c = np.interp((np.arange(T) + .5) * len(sp) / T - .5, np.arange(len(sp)), _centres(sp))
         half = (sp[-1, 1] - sp[0, 0]) / (2 * T)
         return np.stack([c - half, c + half], 1)
     if duration is None: raise ValueError(f'{prefixed_id(vid)}: no spans in the sidecar and no duration to spread {T} features over')
@@ -337,7 +347,8 @@ def auroc(scores, # `[N]`: higher means more likely positive
           labels) -> float: # `[N]` bool (or 0/1): the positives
     "Area under the ROC curve: P(a positive outscores a negative), ties counted 1/2; nan without both kinds."
     s, y = np.asarray(scores, np.float64), np.asarray(labels, bool)
-    n1 = int(y.sum()); n0 = len(y) - n1
+    n1 = int(y.sum())
+    n0 = len(y) - n1
     if n1 == 0 or n0 == 0: return math.nan
     r = rankdata(s)  # average ranks: a tie counts 1/2
     return float((r[y].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
@@ -362,7 +373,8 @@ class LinearProbe:
         def closure():
             opt.zero_grad()
             loss = F.cross_entropy(X @ W + b, Y) + l2 / 2 * (W * W).sum()
-            loss.backward(); return loss
+            loss.backward()
+            return loss
         opt.step(closure)
         self.W, self.b = W.detach().numpy(), b.detach().numpy()
     def logits(self, x) -> np.ndarray: return ((np.asarray(x, np.float64) - self.mu) / self.sd) @ self.W + self.b
@@ -376,7 +388,8 @@ class ProbeResult:
     "Scored clips of a fg/bg probe and an action probe, with what each metric computes from a set of rows."
     clips:Clips # the clips scored (validation)
     fg_score:np.ndarray # `[N]` logit(fg) - logit(bg)
-    action_ok:np.ndarray # `[N]` 1/0: the action probe right/wrong on a foreground clip of a class it knows; nan elsewhere
+    # `[N]` 1/0: the action probe right/wrong on a foreground clip of a class it knows; nan elsewhere
+    action_ok:np.ndarray
     classes:list # the action probe's classes
     within:float # seconds around a boundary for the boundary AUROC
     @property
@@ -439,9 +452,12 @@ def fewshot_draws(model:Localizer, # the boundary head (its proposals and normal
     for k in ks:
         for d in range(n_draws):
             try: support, query = kshot_split(db, classes, k, subset, seed=d)
-            except ValueError as e: log.warning('%d-shot skipped: %s', k, e); break
+            except ValueError as e:
+                log.warning('%d-shot skipped: %s', k, e)
+                break
             pred = predict(model, features, db, query, classify=NearestMean(model, features, support, tau), top_k=1, **kwargs)
-            present = [c for c in classes if any(a['label'] == c for v in query for a in db[v]['annotations'])]  # a mixed support video can take a class's last query
+            # a mixed support video can take a class's last query
+            present = [c for c in classes if any(a['label'] == c for v in query for a in db[v]['annotations'])]
             ap = detection_map(gt, pred, subset, classes=present, videos=query).ap
             rows.append(dict(k=k, draw=d, queries=len(query), all=100 * float(ap.values.mean()),
                              **{kind: 100 * float(ap.loc[[c for c in cl if c in present]].values.mean()) if set(cl) & set(present) else math.nan
@@ -463,7 +479,8 @@ class GroundingHead(nn.Module):
                  d_video:int): # feature size of `h_v`
         super().__init__()
         self.proj = nn.Linear(d_text, d_video)
-        self.register_buffer('mu', torch.zeros(d_video)); self.register_buffer('sd', torch.ones(d_video))
+        self.register_buffer('mu', torch.zeros(d_video))
+        self.register_buffer('sd', torch.ones(d_video))
     def clips(self, x) -> torch.Tensor: return (torch.as_tensor(np.asarray(x), dtype=torch.float32) - self.mu) / self.sd
     def forward(self, t) -> torch.Tensor: return self.proj(torch.as_tensor(np.asarray(t), dtype=torch.float32))
 
@@ -510,7 +527,9 @@ def fit_grounding(features:dict, # video id -> `[T, D]`
     E = torch.as_tensor(np.asarray(embed([c.text for _, c, _ in queries])), dtype=torch.float32)
     torch.manual_seed(seed)
     head = GroundingHead(E.shape[1], D)
-    allx = torch.from_numpy(np.concatenate(xs)); head.mu.copy_(allx.mean(0)); head.sd.copy_(allx.std(0) + 1e-5)
+    allx = torch.from_numpy(np.concatenate(xs))
+    head.mu.copy_(allx.mean(0))
+    head.sd.copy_(allx.std(0) + 1e-5)
     X, valid = torch.zeros(len(vids), Tm, D), torch.zeros(len(vids), Tm, dtype=torch.bool)
     for i, x in enumerate(xs): X[i, :len(x)], valid[i, :len(x)] = head.clips(x), True
     vi, inside = torch.tensor([vids.index(v) for v, _, _ in queries]), torch.zeros(len(queries), Tm)
@@ -519,7 +538,9 @@ def fit_grounding(features:dict, # video id -> `[T, D]`
     for _ in range(steps):
         b = torch.randperm(len(queries), generator=g)[:batch]
         loss = _grounding_loss(head, X, valid, vi[b], inside[b], E[b], tau)
-        opt.zero_grad(); loss.backward(); opt.step()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
     head.final_loss = loss.item()
     return head.eval()
 
@@ -597,7 +618,8 @@ def _seed_row(m:Localizer, features:dict, db:dict, gt:dict, vids:list, subset:st
     props = predict_proposals(m, features, db, vids)
     o, ar = oracle_label_map(gt, props, subset), average_recall_at_proposals(gt, props, subset=subset)
     own_v = [v for v in vids if all(a['label'] in m.classes for a in db[v]['annotations'])]
-    present = sorted({a['label'] for v in own_v for a in db[v]['annotations']})  # the head's classes with ground truth here
+    # the head's classes with ground truth here
+    present = sorted({a['label'] for v in own_v for a in db[v]['annotations']})
     if own_v: own = detection_map(gt, predict(m, features, db, own_v), subset, classes=present, videos=own_v).summary()
     else:  # no scored video is all of the head's classes: the own classifier has nothing it could get right
         log.warning('own-classifier mAP: no video of %r has only the head\'s classes %s; nan', subset, m.classes)
@@ -608,7 +630,8 @@ def localization_scores(features:dict, # video id -> `[T, D]`
                         db:dict, # ActivityNet database
                         seeds=(0, 1, 2), # head seeds
                         subset:str='validation', # the videos scored
-                        classes:list=None, # score only the videos all of whose instances are of these classes (None: all)
+                        # score only the videos all of whose instances are of these classes (None: all)
+                        classes:list=None,
                         head:list=None, # videos the head trains on (default: `head_videos`)
                         ans=(1, 5, 10, 100), # AR@AN at these average numbers of proposals per video
                         **fit_kw) -> dict: # passed to `fit_localizer` (epochs, L, hidden...)
@@ -653,7 +676,8 @@ def _timed(times:dict, part:str, name:str):
 
 def _draw_effect(x) -> Effect:
     "Mean over support draws with the central 95 % of the draws (their spread, not an interval of the mean); draws without a value left out."
-    x = np.asarray(x, np.float64); x = x[np.isfinite(x)]
+    x = np.asarray(x, np.float64)
+    x = x[np.isfinite(x)]
     if len(x) == 0: return Effect(math.nan, math.nan, math.nan, math.nan, 0, math.nan, 'spread over draws')
     sd = float(x.std(ddof=1)) if len(x) > 1 else math.nan
     lo, hi = np.quantile(x, [.025, .975])
@@ -687,7 +711,8 @@ def evaluate_encoders(encoders:dict, # name -> features (`Features` or `{id: [T,
                       db:dict, # ActivityNet database
                       unseen:list=None, # unseen classes for the few-shot part (None: no few-shot part)
                       kinds:dict=None, # kind -> unseen classes (`unseen_kinds`)
-                      captions:tuple=None, # `(train, score)` captions (`load_captions`): the head split's (else training) and validation's (None: no grounding part)
+                      # `(train, score)` captions (`load_captions`): the head split's (else training) and validation's (None: no grounding part)
+                      captions:tuple=None,
                       embed=None, # sentences -> `[N, d]` array, for the grounding head
                       seeds=(0, 1, 2), # localization head seeds
                       ks=(1, 5), # few-shot shots
@@ -703,16 +728,20 @@ def evaluate_encoders(encoders:dict, # name -> features (`Features` or `{id: [T,
     def put(part, n, r, e): res.setdefault(part, {})[n] = r; eff.setdefault(part, {})[n] = e
     for n, f in encoders.items():
         with _timed(times, 'probes', n):
-            r = fit_probes(clip_table(f, db, head), clip_table(f, db, vids), within); put('probes', n, r, video_intervals(r, n_boot))
+            r = fit_probes(clip_table(f, db, head), clip_table(f, db, vids), within)
+            put('probes', n, r, video_intervals(r, n_boot))
         with _timed(times, 'localization', n):
-            loc = localization_scores(f, db, seeds, subset, head=head, **(fit_kw or {})); put('localization', n, loc, loc['summary'])
+            loc = localization_scores(f, db, seeds, subset, head=head, **(fit_kw or {}))
+            put('localization', n, loc, loc['summary'])
         if unseen:
             with _timed(times, 'few-shot', n):
-                d = fewshot_draws(loc['models'][0], f, db, unseen, ks, n_draws, subset, kinds); put('few-shot', n, d, _fewshot_effects(d))
+                d = fewshot_draws(loc['models'][0], f, db, unseen, ks, n_draws, subset, kinds)
+                put('few-shot', n, d, _fewshot_effects(d))
         if captions:
             with _timed(times, 'grounding', n):
                 g = fit_grounding(f, caption_queries(f, captions[0], db), embed, **(ground_kw or {}))
-                r = ground_captions(g, f, caption_queries(f, captions[1], db), embed, db=db); put('grounding', n, r, video_intervals(r, n_boot))
+                r = ground_captions(g, f, caption_queries(f, captions[1], db), embed, db=db)
+                put('grounding', n, r, video_intervals(r, n_boot))
     return dict(names=names, head=note, results=res, effects=eff, times=times, differences=_differences(res, names, n_boot))
 
 UNITS = {'probes': 'videos (bootstrap)', 'localization': 'head seeds (t)', 'few-shot': 'support draws (spread; difference: paired t)',

@@ -92,7 +92,8 @@ def masked_clip_loss(z_v:torch.Tensor, # [n, d] video embeddings (any scale; nor
     l_tv = nce_terms(z_t, zv_all, temperature, off, text_ids, ids_all)
     k = is_fg.sum()
     if world > 1:
-        k = k.clone(); dist.all_reduce(k)
+        k = k.clone()
+        dist.all_reduce(k)
     zero = torch.zeros((), dtype=l_vt.dtype, device=l_vt.device)
     if int(k) == 0:
         warnings.warn('masked_clip_loss: no foreground row in the batch, the loss is 0')
@@ -217,7 +218,8 @@ def _dist_worker(rank:int, world:int, port:int, path:str):
     dist.init_process_group('gloo', rank=rank, world_size=world)
     try:
         d = torch.load(path + '.in.pt')
-        n = d['zv'].shape[0] // world; sl = slice(rank * n, (rank + 1) * n)
+        n = d['zv'].shape[0] // world
+        sl = slice(rank * n, (rank + 1) * n)
         res = {}
         for case in ('mask', 'clip', 'shared'):
             zv, zt = d['zv'][sl].clone().requires_grad_(), d['zt'][sl].clone().requires_grad_()

@@ -97,8 +97,12 @@ class VideoResNet(nn.Module):
     def _init(self):
         for m in self.modules():
             if isinstance(m, nn.Conv3d): nn.init.kaiming_normal_(m.weight, mode='fan_out', nonlinearity='relu')
-            elif isinstance(m, nn.BatchNorm3d): nn.init.ones_(m.weight); nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear): nn.init.normal_(m.weight, 0, 0.01); nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.BatchNorm3d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.normal_(m.weight, 0, 0.01)
+                nn.init.zeros_(m.bias)
     def features(self, x): # [B, 3, T, H, W]
         "Pooled clip feature `h_v`: `[B, feature_dim]`."
         x = self.layer4(self.layer3(self.layer2(self.layer1(self.stem(x)))))

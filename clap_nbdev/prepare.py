@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['log', 'STAMP_KEY', 'cfr_frames', 'prepared_size', 'prepare_settings', 'prepare_video', 'read_stamp', 'prepare_videos',
-           'main']
+           'prepare_dataset']
 
 # %% ../nbs/05a_prepare.ipynb #4b26466a
 import json
@@ -42,7 +42,8 @@ def cfr_frames(timed, # `(time, frame, duration)` in presentation order: seconds
         prev = (t, frame, duration)
     if prev is None: return
     end = prev[0] + (prev[2] or gap or Fraction(1, fps))  # the last frame lasts its duration (else the gap before it)
-    for _ in range(max(math.ceil(end * fps - Fraction(1, 2)), 1) - k): yield prev[1]  # as long as the source, to half a frame
+    # as long as the source, to half a frame
+    for _ in range(max(math.ceil(end * fps - Fraction(1, 2)), 1) - k): yield prev[1]
 
 # %% ../nbs/05a_prepare.ipynb #e77ebbe2
 def prepared_size(width:int, height:int, # the source's frame size
@@ -132,13 +133,17 @@ def _plan(files:list, dst:Path, settings:dict, report:Counter) -> list:
     todo = []
     for f in files:
         out = dst / f'{f.stem}.mp4'
-        if not out.exists(): todo.append(f); continue
+        if not out.exists():
+            todo.append(f)
+            continue
         stamp = read_stamp(out)
         if stamp is not None and {k: stamp.get(k) for k in settings} != settings:
             diff = '; '.join(f'{k}: {stamp.get(k)} there, {v} now' for k, v in settings.items() if stamp.get(k) != v)
             raise ValueError(f'{out} was prepared with other settings ({diff}): use another output folder (--out), or delete {dst} to start over')
         if stamp is not None and stamp['source'] == _stamp(settings, f)['source']: report['already prepared'] += 1
-        else: todo.append(f); report['prepared again (source changed or output unreadable)'] += 1
+        else:
+            todo.append(f)
+            report['prepared again (source changed or output unreadable)'] += 1
     return todo
 
 def _copy_annotations(src:Path, out:Path):
@@ -149,7 +154,9 @@ def _copy_annotations(src:Path, out:Path):
 
 def _prepare_job(src:Path, dst:Path, kwargs:dict):
     "One video for a worker process: (source, the problem or None)."
-    try: prepare_video(src, dst, **kwargs); return src, None
+    try:
+        prepare_video(src, dst, **kwargs)
+        return src, None
     except VideoError as e: return src, e.problem
 
 # %% ../nbs/05a_prepare.ipynb #30c9f8a8
@@ -180,7 +187,10 @@ def prepare_videos(src:str|Path, # folder of raw videos, or a dataset folder wit
         for job in (as_completed(jobs) if pool else jobs):
             f, problem = job.result() if pool else job
             if problem is None: report['prepared'] += 1
-            else: report['unreadable'] += 1; failed.append(dict(file=str(f), problem=problem)); log.warning('could not prepare %s: %s', f, problem)
+            else:
+                report['unreadable'] += 1
+                failed.append(dict(file=str(f), problem=problem))
+                log.warning('could not prepare %s: %s', f, problem)
             bar.update()
     report['videos'] = len(files)
     rec = dict(counts={k: report[k] for k in sorted(report)}, unreadable=sorted(failed, key=lambda d: d['file']),
@@ -190,7 +200,7 @@ def prepare_videos(src:str|Path, # folder of raw videos, or a dataset folder wit
 
 # %% ../nbs/05a_prepare.ipynb #afd04a2c
 @call_parse
-def main(src:str=None, # folder of raw videos, or a dataset folder with videos/ (its annotations and captions/ are copied)
+def prepare_dataset(src:str=None, # folder of raw videos, or a dataset folder with videos/ (its annotations and captions/ are copied)
          out:str=None, # output folder, in the same layout (resumable)
          short_side:int=128, # short side of the outputs (0: each video's own size, made even)
          fps:int=30, # constant output rate

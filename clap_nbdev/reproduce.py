@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['ORDER', 'run_once', 'score_localization', 'joint_space', 'score_grounding', 'summary_table', 'markdown_table',
-           'reproduce', 'main']
+           'reproduce', 'reproduce_paper']
 
 # %% ../nbs/09_reproduce.ipynb #cdfb649b
 import json
@@ -25,7 +25,7 @@ from .losses import VARIANTS
 from .utils import resolve_precision
 from .train import RunFolder, TrainConfig, class_split, train
 from .features import extract_features, load_features
-from .analysis import fig2a, fig2b
+from .analysis import compare_encoders, compare_predictions
 from .evaluate import detection_map, grounding_metrics
 from .localize import NearestMean, fit_localizer, ground_windows, kshot_split, predict
 
@@ -93,7 +93,8 @@ def score_grounding(run:str|Path, # a finished contrastive training run folder
         z_v, spans = video_proj(feats[key]), np.asarray(feats.info['videos'][key]['spans'])
         z_q = embed_text([c.text for c in caps])
         for c, q in zip(caps, z_q):
-            preds.append(ground_windows(z_v, q, spans, top=top, **window_kw)[0]); gts.append([c.start, c.end])
+            preds.append(ground_windows(z_v, q, spans, top=top, **window_kw)[0])
+            gts.append([c.start, c.end])
     if not preds: raise ValueError(f'{run}: no caption of a featured video to ground')
     return dict(grounding_metrics(preds, gts), queries=len(preds))
 
@@ -122,12 +123,62 @@ def markdown_table(df:pd.DataFrame) -> str:
 def _record(rows, variant, seed, result, key):
     rows.append(dict(variant=variant, seed=seed, **result[key].summary()))  # percent, as the paper's tables
 
+def _score_variant(v:str, seed:int, feats, run:Path, gt:Path, seen:list, unseen:list, k_shot:int, captions:dict, dst:Path,
+                   loc:list, few:list, grd:list) -> dict:
+    "Score one trained variant: its predictions written to `dst`, a row added to each table it belongs in; the scores."
+    res = score_localization(feats, gt, seen, unseen, k_shot, seed)
+    (dst / f'{v}_s{seed}.json').write_text(json.dumps(res['pred']))
+    _record(loc, v, seed, res, 'tal')
+    if 'unseen' in res:
+        (dst / f'{v}_s{seed}_unseen.json').write_text(json.dumps(res['pred_unseen']))
+        _record(few, v, seed, res, 'unseen')
+    if run is not None and VARIANTS[v].contrastive and captions:
+        g = score_grounding(run, feats, captions)
+        grd.append(dict(variant=v, seed=seed, **{k: 100 * x for k, x in g.items() if k != 'queries'}))
+    return res
+
+def _fig2a_rows(root:Path, runs:dict, seeds:list, triples_per_video:int, figures:Path) -> list:
+    "Fig. 2a's numbers, TSP against CLAP, for every seed that trained both; the figure drawn for the first seed."
+    gaps = []
+    for seed in seeds:
+        if ('tsp', seed) not in runs or ('clap', seed) not in runs: continue
+        a, b = (runs[v, seed]['run'] / 'encoder.safetensors' for v in ('tsp', 'clap'))
+        r = compare_encoders(root, str(a), str(b), names=('TSP', 'CLAP'), per_video=triples_per_video,
+                             out=figures / 'fig2a_tsp_vs_clap.png' if seed == seeds[0] else None)
+        plt.close(r['fig'])  # saved to figures/ (the first seed's); shown once, by the notebook
+        for v, n in (('tsp', 'TSP'), ('clap', 'CLAP')):
+            row = r['summary'].loc[n]
+            gaps.append({'variant': v, 'seed': seed, 'triples': int(row['n']), 'share > 0': row['positive'],
+                         'median gap': row['median'], 'median fg2fg': row['fg2fg_median'], 'median fg2bg': row['fg2bg_median']})
+    return gaps
+
+def _write_tables(figures:Path, rows_of:dict) -> dict:
+    "Each table's rows to `figures/<name>.csv`, its summary over seeds to `<name>.md`; the summaries."
+    tables = {}
+    for name, (rows, digits) in rows_of.items():
+        if not rows: continue
+        pd.DataFrame(rows).to_csv(figures / f'{name}.csv', index=False)
+        metrics = [c for c in rows[0] if c not in ('variant', 'seed', 'triples')]  # triples: in the CSV
+        tables[name] = summary_table(rows, metrics, digits)
+        (figures / f'{name}.md').write_text(markdown_table(tables[name]))
+    return tables
+
+def _draw_fig2b(root:Path, runs:dict, seed:int, unseen:list, figures:Path):
+    "Fig. 2b: TSP's and CLAP's predictions of `seed` on one video (few-shot ones where there are unseen classes, as the paper)."
+    if ('tsp', seed) not in runs or ('clap', seed) not in runs: return
+    pk = 'pred_unseen' if unseen else 'pred'
+    preds = [runs[v, seed]['res'][pk] for v in ('tsp', 'clap')]
+    video = sorted(preds[1]['results'])[0]
+    plt.close(compare_predictions(root, preds, names=('TSP', 'CLAP'), video=video, out=figures / 'fig2b_tsp_vs_clap.png'))
+
+# Long by its docmented signature (11 lines); the body reads top to bottom as the reproduction's steps, named above.
 def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthetic dataset)
               out:str|Path='runs/reproduce', # runs, features and predictions go here
               figures:str|Path='figures', # tables (CSV, Markdown) and Fig. 2a/2b go here
               variants:str=','.join(ORDER), # comma-separated variants (`clap_nbdev.losses.VARIANTS`)
               seeds:str='0,1,2', # comma-separated seeds: post-pre-training, localization head, k-shot draw
-              start_weights:str=None, # the starting encoder (e.g. Kinetics-400 weights); default: pre-train one (trimmed)
+              # the starting encoder (e.g. Kinetics-400 weights); default: pre-train one (trimmed)
+              start_weights:str=None,
               start_epochs:int=3, # epochs of the trimmed-classification pre-training
               epochs:int=1, # epochs of post-pre-training per variant
               k_shot:int=1, # support videos per unseen class
@@ -143,7 +194,7 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
         if v not in VARIANTS: raise ValueError(f'unknown variant {v!r}; choose from {ORDER}')
     flags = dict(train_flags)
     cfg = TrainConfig.from_preset(flags.pop('preset', 'default'), **flags)
-    spec = ClipSpec(frames=cfg.frames, fps=cfg.clip_fps, short_side=cfg.short_side, crop=cfg.crop)
+    spec = ClipSpec(frames=cfg.frames, clip_fps=cfg.clip_fps, short_side=cfg.short_side, crop=cfg.crop)
     common = dict(data=str(root), **train_flags)
     start = Path(start_weights) if start_weights else \
         run_once(out / 'start', variant='tsp', trimmed=True, epochs=start_epochs, **common) / 'encoder.safetensors'
@@ -152,55 +203,25 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
     feats_of = lambda enc, dst: load_features(extract_features(root, enc, spec, out=dst, backbone=cfg.backbone, **fast))
     start_feats = feats_of(start, out / 'start_features') if 'tac' in names else None
     loc, few, grd, runs = [], [], [], {}
+    (out / 'predictions').mkdir(parents=True, exist_ok=True)
     for seed in seeds:
         for v in names:
-            if v == 'tac': feats, run = start_feats, None
-            else:
-                run = run_once(out / f'{v}_s{seed}', variant=v, weights=str(start), seed=seed, epochs=epochs, **common)
-                feats = feats_of(run / 'encoder.safetensors', run / 'features')
-            res = score_localization(feats, gt, seen, unseen, k_shot, seed)
-            dst = out / 'predictions'; dst.mkdir(parents=True, exist_ok=True)
-            (dst / f'{v}_s{seed}.json').write_text(json.dumps(res['pred']))
-            _record(loc, v, seed, res, 'tal')
-            if 'unseen' in res:
-                (dst / f'{v}_s{seed}_unseen.json').write_text(json.dumps(res['pred_unseen']))
-                _record(few, v, seed, res, 'unseen')
-            if run is not None and VARIANTS[v].contrastive and captions:
-                g = score_grounding(run, feats, captions)
-                grd.append(dict(variant=v, seed=seed, **{k: 100 * x for k, x in g.items() if k != 'queries'}))
+            run = None if v == 'tac' else run_once(out / f'{v}_s{seed}', variant=v, weights=str(start), seed=seed, epochs=epochs, **common)
+            feats = start_feats if v == 'tac' else feats_of(run / 'encoder.safetensors', run / 'features')
+            res = _score_variant(v, seed, feats, run, gt, seen, unseen, k_shot, captions, out / 'predictions', loc, few, grd)
             runs[v, seed] = dict(run=run, res=res)
     figures.mkdir(parents=True, exist_ok=True)
-    s0, gaps = seeds[0], []
-    for seed in seeds:  # Fig. 2a's numbers for every seed, drawn for the first
-        if ('tsp', seed) not in runs or ('clap', seed) not in runs: continue
-        a, b = (runs[v, seed]['run'] / 'encoder.safetensors' for v in ('tsp', 'clap'))
-        r = fig2a(root, str(a), str(b), names=('TSP', 'CLAP'), per_video=triples_per_video,
-                  out=figures / 'fig2a_tsp_vs_clap.png' if seed == s0 else None)
-        plt.close(r['fig'])  # saved to figures/ (the first seed's); shown once, by the notebook
-        for v, n in (('tsp', 'TSP'), ('clap', 'CLAP')):
-            row = r['summary'].loc[n]
-            gaps.append({'variant': v, 'seed': seed, 'triples': int(row['n']), 'share > 0': row['positive'],
-                         'median gap': row['median'], 'median fg2fg': row['fg2fg_median'], 'median fg2bg': row['fg2bg_median']})
-    tables = {}
-    for name, rows, digits in (('table1_localization', loc, 2), ('table2a_unseen', few, 2), ('table2b_grounding', grd, 2),
-                               ('fig2a_gaps', gaps, 3)):
-        if not rows: continue
-        pd.DataFrame(rows).to_csv(figures / f'{name}.csv', index=False)
-        metrics = [c for c in rows[0] if c not in ('variant', 'seed', 'triples')]  # triples: in the CSV
-        tables[name] = summary_table(rows, metrics, digits)
-        (figures / f'{name}.md').write_text(markdown_table(tables[name]))
-    if ('tsp', s0) in runs and ('clap', s0) in runs:
-        pk = 'pred_unseen' if unseen else 'pred'  # the paper's Fig. 2b is drawn in the few-shot setting
-        preds = [runs[v, s0]['res'][pk] for v in ('tsp', 'clap')]
-        video = sorted(preds[1]['results'])[0]
-        plt.close(fig2b(root, preds, names=('TSP', 'CLAP'), video=video, out=figures / 'fig2b_tsp_vs_clap.png'))
+    gaps = _fig2a_rows(root, runs, seeds, triples_per_video, figures)
+    tables = _write_tables(figures, {'table1_localization': (loc, 2), 'table2a_unseen': (few, 2), 'table2b_grounding': (grd, 2),
+                                     'fig2a_gaps': (gaps, 3)})
+    _draw_fig2b(root, runs, seeds[0], unseen, figures)
     tables['time_s'] = time.time() - t0
     return tables
 
 # %% ../nbs/09_reproduce.ipynb #ca4fe626
 @call_parse
 @delegates(reproduce)
-def main(preset:str='default', # `clap_nbdev.train` preset of every training run
+def reproduce_paper(preset:str='default', # `clap_nbdev.train` preset of every training run
          backbone:str=None, # video encoder (default: the preset's)
          batch_size:int=None, # clips per step (default: the preset's)
          num_workers:int=None, # DataLoader workers (default: the preset's)

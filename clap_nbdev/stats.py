@@ -271,5 +271,6 @@ def save_claims(rows:Sequence[Claim], # judged claims
     recs = claims_records(rows)
     with open(csv_path, 'w', newline='') as f:
         w = csv.DictWriter(f, fieldnames=list(recs[0]) if recs else ['claim'])
-        w.writeheader(); w.writerows(recs)
+        w.writeheader()
+        w.writerows(recs)
     return md_path, csv_path

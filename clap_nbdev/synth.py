@@ -8,7 +8,7 @@ __all__ = ['COLOURS', 'SHAPES', 'MOTIONS', 'MOTION_NAMES', 'GENERATOR_VERSION', 
            'plan_dataset', 'render_frames', 'write_mp4', 'caption_for', 'class_names', 'anet_json', 'captions_json',
            'Primitive', 'primitive_of', 'v3_classes', 'scene_backdrop', 'class_scenes', 'plan_v3', 'start_end',
            'caption_v3', 'scene_caption', 'caption_pair_cosines', 'synth_meta', 'make_synth', 'cache_dir',
-           'synth_dataset', 'main', 'contact_sheet']
+           'synth_dataset', 'write_synth', 'contact_sheet']
 
 # %% ../nbs/00_synth.ipynb #e2ff72ac
 import hashlib
@@ -636,7 +636,7 @@ def synth_dataset(**kwargs) -> Path:
 # %% ../nbs/00_synth.ipynb #a4b21363
 @call_parse
 @delegates(SynthConfig.__init__)
-def main(out:str=None, # destination folder (default: the cache folder that training uses)
+def write_synth(out:str=None, # destination folder (default: the cache folder that training uses)
          workers:int=None, # render processes (default: CPU count)
          **kwargs):
     "Write the synthetic ActivityNet dataset."

@@ -42,6 +42,7 @@ from .losses import VARIANTS, CLAPLoss, text_ids_of
 class TrainConfig:
     "Every setting of a training run, each with its one default (the embedded default's)."
     MAY_CHANGE_ON_RESUME = ('out', 'resume', 'save_every', 'num_workers', 'tensorboard', 'progress', 'preset')
+    # Long because it is the list of settings, one docmented line each (the single place each default lives); its body is `store_attr`.
     def __init__(self,
                  # what to train
                  variant:str='clap', # one of the paper's variants: tsp, clap_clip, clap_mask, clap, clap_nocls, clap_dagger
@@ -256,7 +257,7 @@ def _anet_segments(cfg:TrainConfig, root:Path|None, spec:ClipSpec, videos:Path):
 
 def clip_spec(cfg:TrainConfig) -> ClipSpec:
     "The clip geometry of a configuration."
-    return ClipSpec(frames=cfg.frames, fps=cfg.clip_fps, clips_per_segment=cfg.clips_per_segment,
+    return ClipSpec(frames=cfg.frames, clip_fps=cfg.clip_fps, clips_per_segment=cfg.clips_per_segment,
                     short_side=cfg.short_side, crop=cfg.crop)
 
 def _first_videos(segs:list, n:int) -> list:

@@ -79,7 +79,8 @@ def clean_stale_tmp(folder:str|Path) -> list:
     for p in sorted(Path(folder).glob('.*.tmp')):
         m = _TMP.fullmatch(p.name)
         if m and not _alive(int(m['pid'])):
-            p.unlink(); gone.append(p)
+            p.unlink()
+            gone.append(p)
     return gone
 
 # %% ../nbs/00a_utils.ipynb #7ccd367f
@@ -89,7 +90,9 @@ def rng_state() -> dict:
 
 def set_rng_state(state:dict): # from `rng_state`
     "Restore the global random states saved by `rng_state`."
-    random.setstate(state['python']); np.random.set_state(state['numpy']); torch.set_rng_state(state['torch'])
+    random.setstate(state['python'])
+    np.random.set_state(state['numpy'])
+    torch.set_rng_state(state['torch'])
 
 # %% ../nbs/00a_utils.ipynb #650e6768
 def requested_processes(cmdline:list) -> int|None:
