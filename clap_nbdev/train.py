@@ -4,9 +4,10 @@
 
 # %% auto #0
 __all__ = ['PRESETS', 'TrainConfig', 'preset_flags', 'RunFolder', 'EpochShuffle', 'interleave_kinds', 'most_batches',
-           'VideoBatches', 'lr_multiplier', 'class_split', 'clip_spec', 'build_datasets', 'clip_videos', 'train_order',
-           'text_vocabulary', 'text_to_clip_recall', 'validation_metrics', 'TrainStep', 'EpochTally',
-           'resume_conflicts', 'check_resume', 'first_nonfinite', 'Trainer', 'make_optimizer', 'plot_metrics', 'train']
+           'VideoBatches', 'lr_multiplier', 'encoder_frozen', 'class_split', 'clip_spec', 'build_datasets',
+           'clip_videos', 'train_order', 'text_vocabulary', 'text_to_clip_recall', 'validation_metrics', 'TrainStep',
+           'EpochTally', 'resume_conflicts', 'check_resume', 'first_nonfinite', 'Trainer', 'make_optimizer',
+           'plot_metrics', 'train']
 
 # %% ../nbs/04_train.ipynb #dda8d195
 import heapq
@@ -299,6 +300,13 @@ def lr_multiplier(epoch:float, # fractional epoch: step / steps_per_epoch
     if epoch < cfg.warmup_epochs: return warm  # cosine
     return 0.5 * (1 + math.cos(math.pi * min(1., (epoch - cfg.warmup_epochs) / max(cfg.epochs - cfg.warmup_epochs, 1e-9))))
 
+# %% ../nbs/04_train.ipynb #b2af884f
+def encoder_frozen(epoch:float, # fractional epoch: step / steps_per_epoch
+                   cfg:TrainConfig) -> bool: # its warmup_heads_epochs
+    "Whether the video encoder is frozen at `epoch`: during the heads' warm-up."
+    return epoch < cfg.warmup_heads_epochs
+
+
 # %% ../nbs/04_train.ipynb #83374667
 def class_split(root:Path|None, db:dict):
     "Seen and unseen classes: from `synth.json` when present, else every training label is seen."
@@ -572,6 +580,21 @@ def restore(self:Trainer, ck:dict|None): # the checkpoint to resume, or None
     self.steps = self.saved_steps = ck['steps']
     self.acc.print(f'resumed from {self.run.checkpoint_file}: epoch {self.epoch0}, batch {self.batch0}')
 
+# %% ../nbs/04_train.ipynb #2d147037
+@patch
+def apply_schedule(self:Trainer, epoch:float) -> bool: # fractional epoch
+    "Set each group's learning rate and the encoder's mode at `epoch`; True while the encoder is frozen."
+    frozen, m = encoder_frozen(epoch, self.cfg), lr_multiplier(epoch, self.cfg)
+    for i, g in enumerate(self.opt.param_groups): g['lr'] = 0. if frozen and i == 0 else g['base_lr'] * m
+    self.acc.unwrap_model(self.step).model.video_encoder.train(not frozen)  # BatchNorm statistics frozen too
+    return frozen
+
+@patch
+def drop_encoder_grads(self:Trainer):
+    "Drop the video encoder's gradients: the step then leaves it, and its optimizer state, as they are."
+    for p in self.opt.param_groups[0]['params']: p.grad = None
+
+
 # %% ../nbs/04_train.ipynb #094c78e4
 @patch
 def one_batch(self:Trainer, batch:dict, epoch:int, b:int, tally:EpochTally) -> dict|None:
@@ -579,13 +602,14 @@ def one_batch(self:Trainer, batch:dict, epoch:int, b:int, tally:EpochTally) -> d
     for vid, why in batch['skipped']: tally.skipped[why] += 1
     if self.acc.gather(torch.tensor([len(batch['text'])], device=self.acc.device)).min() < 2:
         tally.skipped['batches too small after skips'] += 1; return None
-    for g in self.opt.param_groups: g['lr'] = g['base_lr'] * lr_multiplier((epoch * self.steps_per_epoch + b) / self.steps_per_epoch, self.cfg)
+    frozen = self.apply_schedule((epoch * self.steps_per_epoch + b) / self.steps_per_epoch)
     with self.acc.accumulate(self.step):
         tf = self.text.encode(batch['text']) if self.text is not None else None
         with self.acc.autocast(): parts, _ = self.step(batch['clip'], tf, batch)
         self.check_finite('loss', parts['loss'], epoch, b, parts)
         self.acc.backward(parts['loss'])
         if self.acc.sync_gradients:
+            if frozen: self.drop_encoder_grads()
             norm = self.acc.clip_grad_norm_(self.step.parameters(), self.cfg.clip_grad or float('inf'))
             self.check_finite('gradient', norm, epoch, b, parts)
         self.opt.step(); self.opt.zero_grad()
