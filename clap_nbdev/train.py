@@ -255,7 +255,6 @@ class VideoBatches(Sampler):
         epoch = self.epoch
         return iter([[(epoch, i) for i in b] for b in self.batches(epoch)])
 
-
 # %% ../nbs/04_train.ipynb #7e2e7a7b
 @patch
 def groups(self:VideoBatches, rng:np.random.Generator) -> dict:
@@ -289,7 +288,6 @@ def batches(self:VideoBatches, epoch:int) -> list:
         out += [sum(step[p * self.V:(p + 1) * self.V], []) for p in range(self.n)]
     return out
 
-
 # %% ../nbs/04_train.ipynb #545ff374
 def lr_multiplier(epoch:float, # fractional epoch: step / steps_per_epoch
                   cfg:TrainConfig): # its schedule, epochs, warmup_epochs, lr_gamma, lr_step_epochs, milestones
@@ -305,7 +303,6 @@ def encoder_frozen(epoch:float, # fractional epoch: step / steps_per_epoch
                    cfg:TrainConfig) -> bool: # its warmup_heads_epochs
     "Whether the video encoder is frozen at `epoch`: during the heads' warm-up."
     return epoch < cfg.warmup_heads_epochs
-
 
 # %% ../nbs/04_train.ipynb #83374667
 def class_split(root:Path|None, db:dict):
@@ -382,7 +379,6 @@ def train_order(ds:ClipDataset, cfg:TrainConfig, num_processes:int) -> dict:
     if not cfg.clips_per_video:
         return dict(sampler=EpochSampler(EpochShuffle(len(ds), cfg.seed)), batch_size=cfg.batch_size, drop_last=True)
     return dict(batch_sampler=VideoBatches(*clip_videos(ds), cfg.batch_size, cfg.clips_per_video, cfg.seed, num_processes))
-
 
 # %% ../nbs/04_train.ipynb #721c7fe7
 def text_vocabulary(*datasets:ClipDataset) -> list:
@@ -593,7 +589,6 @@ def apply_schedule(self:Trainer, epoch:float) -> bool: # fractional epoch
 def drop_encoder_grads(self:Trainer):
     "Drop the video encoder's gradients: the step then leaves it, and its optimizer state, as they are."
     for p in self.opt.param_groups[0]['params']: p.grad = None
-
 
 # %% ../nbs/04_train.ipynb #094c78e4
 @patch
