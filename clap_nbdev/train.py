@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 from accelerate import Accelerator
-from accelerate.state import AcceleratorState, GradientState, PartialState
+from accelerate.state import AcceleratorState, GradientState
 from fastcore.basics import patch, store_attr
 from fastcore.docments import docments
 from fastcore.script import Param, bool_arg, call_parse
@@ -489,7 +489,7 @@ def setup(self:Trainer):
     "Accelerate's state, the world-size check, and every global seed."
     if not torch.distributed.is_initialized():
         AcceleratorState._reset_state(reset_partial_state=True); GradientState._reset_state()
-    self.acc = Accelerator(mixed_precision=resolve_precision(self.cfg.mixed_precision, PartialState().device), gradient_accumulation_steps=self.cfg.grad_accum,
+    self.acc = Accelerator(mixed_precision=resolve_precision(self.cfg.mixed_precision), gradient_accumulation_steps=self.cfg.grad_accum,
                            log_with='tensorboard' if self.cfg.tensorboard else None, project_dir=self.cfg.out)
     check_world_size(self.acc.num_processes)
     torch.manual_seed(self.cfg.seed); random.seed(self.cfg.seed); np.random.seed(self.cfg.seed)

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['tmp_name', 'atomic_write', 'atomic_write_bytes', 'atomic_write_text', 'atomic_save', 'clean_stale_tmp', 'rng_state',
-           'set_rng_state', 'requested_processes', 'check_world_size', 'bf16_is_fast', 'resolve_precision']
+           'set_rng_state', 'requested_processes', 'check_world_size', 'launch_state', 'bf16_is_fast',
+           'resolve_precision']
 
 # %% ../nbs/00a_utils.ipynb #f22fc1e7
 import errno
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from accelerate import PartialState
+from accelerate.utils import parse_flag_from_env
 
 # %% ../nbs/00a_utils.ipynb #22cf7a87
 def tmp_name(path:Path) -> Path:
@@ -120,6 +122,10 @@ def check_world_size(num_processes:int, # processes actually running (`accelerat
             f'For {want} CPU ranks run: ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes {want} -m {module}')
 
 # %% ../nbs/00a_utils.ipynb #ccb517a6
+def launch_state() -> PartialState:
+    "This process's accelerate state, as `Accelerator()` would make it: CPU ranks (`ACCELERATE_USE_CPU=1`) included."
+    return PartialState(cpu=parse_flag_from_env('ACCELERATE_USE_CPU'))  # a bare `PartialState()` sees 1 of 2 CPU ranks
+
 def bf16_is_fast(device:torch.device) -> bool:
     "Whether bf16 autocast runs natively on `device`: a CUDA GPU that supports it, or a CPU with AVX512-BF16 or AMX."
     if device.type == 'cuda': return torch.cuda.is_bf16_supported()
@@ -130,4 +136,4 @@ def resolve_precision(setting:str, # 'auto', 'bf16', 'fp16' or 'no'
                       device:torch.device=None): # default: the device Accelerate gives this process
     "The mixed precision a run uses: `'auto'` becomes `'bf16'` where bf16 is native on the device, else `'no'`."
     if setting != 'auto': return setting
-    return 'bf16' if bf16_is_fast(torch.device(device) if device is not None else PartialState().device) else 'no'
+    return 'bf16' if bf16_is_fast(torch.device(device) if device is not None else launch_state().device) else 'no'
