@@ -37,13 +37,15 @@ COLOURS = {'red': (220, 45, 45), 'green': (45, 185, 70), 'blue': (55, 90, 235), 
            'pink': (240, 125, 190)}
 
 def _star(n=5, inner=0.45):
-    return [(math.cos(math.pi * k / n) * (1 if k % 2 == 0 else inner), math.sin(math.pi * k / n) * (1 if k % 2 == 0 else inner))
+    return [(math.cos(math.pi * k / n) * (1 if k % 2 == 0 else inner),
+             math.sin(math.pi * k / n) * (1 if k % 2 == 0 else inner))
             for k in range(2 * n)]
 
 # Unit outlines (radius ~1) centred on the origin.
 SHAPES = {'square': [(-.75, -.75), (.75, -.75), (.75, .75), (-.75, .75)],
           'triangle': [(0, -1), (.87, .5), (-.87, .5)],
-          'cross': [(-.3, -1), (.3, -1), (.3, -.3), (1, -.3), (1, .3), (.3, .3), (.3, 1), (-.3, 1), (-.3, .3), (-1, .3), (-1, -.3), (-.3, -.3)],
+          'cross': [(-.3, -1), (.3, -1), (.3, -.3), (1, -.3), (1, .3), (.3, .3), (.3, 1), (-.3, 1), (-.3, .3), (-1, .3),
+                    (-1, -.3), (-.3, -.3)],
           'bar': [(-1, -.4), (1, -.4), (1, .4), (-1, .4)],
           'star': _star()}
 
@@ -82,7 +84,8 @@ MOTIONS = [
     Motion('zig-zagging', 'zig-zags along', 'zig-zag along',
            lambda t, p, H, W: (p['dir'] * W * t / (3 * p['P']), 0.35 * H * (_tri(t / p['P']) - .5), 0, 1, True)),
     Motion('orbiting', 'moves in a circle', 'move in circles',
-           lambda t, p, H, W: (0.22 * H * math.cos(2 * math.pi * t / p['P']), p['dir'] * 0.22 * H * math.sin(2 * math.pi * t / p['P']), 0, 1, True)),
+           lambda t, p, H, W: (0.22 * H * math.cos(2 * math.pi * t / p['P']),
+                               p['dir'] * 0.22 * H * math.sin(2 * math.pi * t / p['P']), 0, 1, True)),
     Motion('blinking', 'blinks on and off', 'blink on and off',
            lambda t, p, H, W: (0, 0, 0, 1, (t / p['P']) % 1 < 0.5)),
     Motion('shaking', 'shakes from side to side', 'shake from side to side',
@@ -105,8 +108,9 @@ _DEFAULTS = {2: dict(n_train=80, n_val=24, n_test=6, n_classes=10, n_unseen=2, h
                      context=0.75)}
 _V2_ONLY = ('n_classes', 'n_unseen')
 _V3_ONLY = ('n_head', 'n_val_unseen', 'n_held_out', 'n_novel', 'p_mixed', 'context', 'appearance_words')
-_V2_KEYS = ('seed', 'n_train', 'n_val', 'n_test', 'n_classes', 'n_unseen', 'height', 'width', 'fps', 'action_len', 'short_gap',
-            'long_gap', 'p_short_gap', 'distractors', 'actor_size', 'noise', 'gop', 'crf')  # v2's `as_dict`, in its order
+# v2's `as_dict`, in its order
+_V2_KEYS = ('seed', 'n_train', 'n_val', 'n_test', 'n_classes', 'n_unseen', 'height', 'width', 'fps', 'action_len',
+            'short_gap', 'long_gap', 'p_short_gap', 'distractors', 'actor_size', 'noise', 'gop', 'crf')
 
 def float_pair(v) -> tuple:
     "A `(lo, hi)` range from a tuple or from the command line's `'lo,hi'`."
@@ -153,7 +157,8 @@ class SynthConfig:
         if wrong: raise ValueError(f'{wrong}: settings of generator {5 - version} only, not of version {version}')
         for k, v in _DEFAULTS[version].items():
             if getattr(self, k) is None: setattr(self, k, v)
-        if version == 2: assert 0 <= self.n_unseen < self.n_classes <= len(MOTIONS), 'need 0 <= n_unseen < n_classes <= len(MOTIONS)'
+        if version == 2:
+            assert 0 <= self.n_unseen < self.n_classes <= len(MOTIONS), 'need 0 <= n_unseen < n_classes <= len(MOTIONS)'
         elif not (0 <= self.p_mixed <= 1 and 0 <= self.context <= 1): raise ValueError('p_mixed and context are probabilities')
         assert self.height % 2 == 0 and self.width % 2 == 0, 'H.264 (yuv420p) needs an even frame size'
         self.action_len, self.short_gap, self.long_gap, self.actor_size = map(
@@ -206,10 +211,13 @@ def _plan_video(rng, cfg, vid_idx, subset, cls):
         length = float(rng.uniform(*cfg.action_len))
         n_actors = 2 if rng.random() < .2 else 1
         actors = [_actor(rng, cfg, H) for _ in range(n_actors)]
-        for a in actors: a.update(x=float(rng.uniform(.3, .7) * W), y=float(rng.uniform(.3, .75) * H))  # where a square crop sees it
-        return {'segment': [t, t + length], 'actors': actors, 'P': float(rng.uniform(.7, 1.4)), 'dir': int(rng.choice([-1, 1]))}
+        # where a square crop sees it
+        for a in actors: a.update(x=float(rng.uniform(.3, .7) * W), y=float(rng.uniform(.3, .75) * H))
+        return {'segment': [t, t + length], 'actors': actors, 'P': float(rng.uniform(.7, 1.4)),
+                'dir': int(rng.choice([-1, 1]))}
     instances, bg, n_frames, lookalikes = _timeline(rng, cfg, n_inst, instance)
-    return {'id': _youtube_id(rng), 'index': vid_idx, 'subset': subset, 'label': MOTION_NAMES[cls], 'n_frames': n_frames,
+    return {'id': _youtube_id(rng), 'index': vid_idx, 'subset': subset, 'label': MOTION_NAMES[cls],
+            'n_frames': n_frames,
             'duration': n_frames / cfg.fps, 'instances': instances, 'background': bg, 'lookalikes': lookalikes,
             'render_seed': int(rng.integers(2**31))}
 
@@ -233,12 +241,14 @@ def plan_dataset(cfg:SynthConfig): # the dataset's settings
 def _backdrop(rng, H, W, span):
     "Smooth random texture, `span` pixels wider than the frame, with a random tint."
     low = rng.random((H // 12 + 2, (W + span) // 12 + 2))
-    tex = np.asarray(Image.fromarray((low * 255).astype(np.uint8)).resize((W + span, H), Image.BILINEAR), np.float32) / 255
+    tex = np.asarray(Image.fromarray((low * 255).astype(np.uint8)).resize((W + span, H), Image.BILINEAR),
+                     np.float32) / 255
     tint = rng.uniform(70, 140, 3)
     return (tint + (tex[..., None] - .5) * 70).clip(0, 255).astype(np.uint8)
 
 def _draw(d, a, dx=0., dy=0., angle=0., scale=1., x=None, y=None, sx=1.):
-    d.polygon(shape_polygon(a['shape'], a['x'] + dx if x is None else x, a['y'] + dy if y is None else y, a['r'] * scale, angle, sx),
+    d.polygon(shape_polygon(a['shape'], a['x'] + dx if x is None else x, a['y'] + dy if y is None else y,
+                            a['r'] * scale, angle, sx),
               fill=COLOURS[a['colour']])
 
 def _pose(plan, inst, t, cfg):
@@ -255,8 +265,8 @@ def render_frames(plan:dict, # one video's plan from `plan_dataset`
     span = int(abs(pan) * plan['duration']) + 2
     back = scene_backdrop(plan['scene'], rng, H, W + span) if cfg.version == 3 else _backdrop(rng, H, W, span)
     noise = [rng.normal(0, cfg.noise, (H, W, 3)).astype(np.int16) for _ in range(8)]
-    distractors = [dict(_actor(rng, cfg, H), r=float(rng.uniform(.06, .09) * H), x=float(rng.uniform(0, W)), y=float(rng.uniform(0, H)),
-                        vx=float(rng.uniform(-15, 15)), vy=float(rng.uniform(-10, 10)))
+    distractors = [dict(_actor(rng, cfg, H), r=float(rng.uniform(.06, .09) * H), x=float(rng.uniform(0, W)),
+                        y=float(rng.uniform(0, H)), vx=float(rng.uniform(-15, 15)), vy=float(rng.uniform(-10, 10)))
                    for _ in range(int(rng.integers(cfg.distractors[0], cfg.distractors[1] + 1)))]
     for i in range(plan['n_frames']):
         t = i / fps
@@ -264,7 +274,8 @@ def render_frames(plan:dict, # one video's plan from `plan_dataset`
         im = Image.fromarray(np.ascontiguousarray(back[:, off:off + W]))
         d = ImageDraw.Draw(im)
         for a in distractors:  # straight lines, reflected at the edges
-            _draw(d, a, x=W - abs(W - (a['x'] + a['vx'] * t) % (2 * W)), y=H - abs(H - (a['y'] + a['vy'] * t) % (2 * H)))
+            _draw(d, a, x=W - abs(W - (a['x'] + a['vx'] * t) % (2 * W)),
+                  y=H - abs(H - (a['y'] + a['vy'] * t) % (2 * H)))
         for (s, e), look in zip(plan['background'], plan['lookalikes']):
             if look is not None and s <= t < e: _draw(d, look)
         for inst in plan['instances']:
@@ -305,7 +316,8 @@ _WHERE = lambda y, H: 'near the top' if y < H / 2.6 else 'near the bottom' if y 
 _TEMPLATES_ONE = ['A {colour} {shape} {verb} {speed} {where}.', 'We see a {colour} {shape} that {verb} {where}.',
                   'A {colour} {shape} {where} {verb} {speed}.', 'The {colour} {shape} {verb} {speed}.',
                   '{Where}, a {colour} {shape} {verb}.']
-_TEMPLATES_TWO = ['Two {colour} shapes {verb} {speed} {where}.', 'A {colour} {shape} and a {colour2} {shape2} {verb} together.',
+_TEMPLATES_TWO = ['Two {colour} shapes {verb} {speed} {where}.',
+                  'A {colour} {shape} and a {colour2} {shape2} {verb} together.',
                   'Two shapes, one {colour} and one {colour2}, {verb} {where}.']
 _SCENE = ['A few small shapes drift over a plain backdrop.', 'Nothing much happens as the background slowly pans.',
           'The camera looks at a textured wall while small shapes float by.']
@@ -319,7 +331,8 @@ def caption_for(inst:dict, label:str, rng, H:int=128):
                 where=_WHERE(a[0]['y'], H))
     fill['Where'] = fill['where'][0].upper() + fill['where'][1:]
     if len(a) == 1: return str(rng.choice(_TEMPLATES_ONE)).format(verb=motion.verb, **fill)
-    return str(rng.choice(_TEMPLATES_TWO)).format(verb=motion.verb_plural, colour2=a[1]['colour'], shape2=a[1]['shape'], **fill)
+    return str(rng.choice(_TEMPLATES_TWO)).format(verb=motion.verb_plural, colour2=a[1]['colour'],
+                                                  shape2=a[1]['shape'], **fill)
 
 def class_names(cfg:SynthConfig) -> list:
     "Every class of the dataset, in taxonomy order."
@@ -336,7 +349,8 @@ def anet_json(plans:list, # from `plan_dataset`
     db = {}
     for p in plans:
         anns = [] if p['subset'] == 'testing' else [_annotation(i, p, cfg) for i in p['instances']]
-        db[p['id']] = {'subset': p['subset'], 'duration': round(p['duration'], 2), 'resolution': f'{cfg.width}x{cfg.height}',
+        db[p['id']] = {'subset': p['subset'], 'duration': round(p['duration'], 2),
+                       'resolution': f'{cfg.width}x{cfg.height}',
                        'url': f"synthetic://clap_nbdev/{p['id']}", 'annotations': anns}
         if cfg.version == 3 and anns: db[p['id']].update(scene=p['scene'], context=p['context'])
     taxonomy = [{'nodeId': 0, 'nodeName': 'Root', 'parentId': None, 'parentName': None}] + [
@@ -345,7 +359,8 @@ def anet_json(plans:list, # from `plan_dataset`
 
 def _sentences(cfg):
     "The instance and background-scene sentence makers of the config's generator version."
-    if cfg.version == 3: return (lambda inst, p, rng: caption_v3(inst, rng, cfg)), (lambda p, rng: scene_caption(p['scene'], rng))
+    if cfg.version == 3:
+        return (lambda inst, p, rng: caption_v3(inst, rng, cfg)), (lambda p, rng: scene_caption(p['scene'], rng))
     return (lambda inst, p, rng: caption_for(inst, p['label'], rng, cfg.height)), (lambda p, rng: str(rng.choice(_SCENE)))
 
 def captions_json(plans:list, # from `plan_dataset`, one subset
@@ -366,9 +381,11 @@ def captions_json(plans:list, # from `plan_dataset`, one subset
             s, e = long_bg[int(rng.integers(len(long_bg)))]
             events.append(([round(s + .5, 2), round(e - .5, 2)], scene(p, rng), None))
         events.sort(key=lambda ev: ev[0][0])
+        # leading space: the real files have it
         out[f"v_{p['id']}"] = {'duration': round(p['duration'], 2), 'timestamps': [ts for ts, _, _ in events],
-                               'sentences': [' ' + sent for _, sent, _ in events]}  # leading space: the real files have it
-        if cfg.version == 3: out[f"v_{p['id']}"]['instances'] = [k for _, _, k in events]  # None: a sentence about the scene
+                               'sentences': [' ' + sent for _, sent, _ in events]}
+        # None: a sentence about the scene
+        if cfg.version == 3: out[f"v_{p['id']}"]['instances'] = [k for _, _, k in events]
     return out
 
 # %% ../nbs/00_synth.ipynb #99264e35
@@ -376,31 +393,38 @@ SPEEDS = {'slowly': (1.9, 2.5), 'quickly': (0.75, 0.95)}  # speed word -> range 
 
 class Primitive:
     "A motion primitive of generator v3: its name, caption verbs and the pose it gives an actor at time `t`."
-    def __init__(self, name:str, # the first word(s) of a class name ("bouncing")
-                 verb:str, verb_plural:str, # caption verbs for one actor and for several ("bounces", "bounce")
-                 tail:str, # what follows the verb in a caption ("up and down"); may be empty
-                 pose): # f(t, p, H, W) -> (dx, dy, angle, scale, visible, sx); `p` holds the period `P` and a direction `dir`
+    def __init__(
+        self, name:str, # the first word(s) of a class name ("bouncing")
+        verb:str, verb_plural:str, # caption verbs for one actor and for several ("bounces", "bounce")
+        tail:str, # what follows the verb in a caption ("up and down"); may be empty
+        pose, # f(t, p, H, W) -> (dx, dy, angle, scale, visible, sx); `p` holds the period `P` and a direction `dir`
+    ):
         store_attr()
     def __repr__(self): return f'Primitive({self.name!r})'
 
 def _still(dx=0., dy=0., angle=0., scale=1., visible=True, sx=1.): return dx, dy, angle, scale, visible, sx
 
 PRIMITIVES = [
-    Primitive('bouncing', 'bounces', 'bounce', 'up and down', lambda t, p, H, W: _still(dy=-.3 * H * abs(math.sin(math.pi * t / p['P'])))),
+    Primitive('bouncing', 'bounces', 'bounce', 'up and down',
+              lambda t, p, H, W: _still(dy=-.3 * H * abs(math.sin(math.pi * t / p['P'])))),
     Primitive('sliding', 'slides', 'slide', 'sideways', lambda t, p, H, W: _still(dx=p['dir'] * .6 * W * t / p['P'])),
-    Primitive('spinning', 'spins', 'spin', 'in place', lambda t, p, H, W: _still(angle=p['dir'] * math.pi * t / p['P'])),
-    Primitive('pulsing', 'pulses', 'pulse', '', lambda t, p, H, W: _still(scale=1 + .45 * math.sin(2 * math.pi * t / p['P']))),
+    Primitive('spinning', 'spins', 'spin', 'in place',
+              lambda t, p, H, W: _still(angle=p['dir'] * math.pi * t / p['P'])),
+    Primitive('pulsing', 'pulses', 'pulse', '',
+              lambda t, p, H, W: _still(scale=1 + .45 * math.sin(2 * math.pi * t / p['P']))),
     Primitive('zig-zagging', 'zig-zags', 'zig-zag', 'back and forth',
               lambda t, p, H, W: _still(dx=p['dir'] * .4 * W * t / p['P'], dy=.35 * H * (_tri(t / p['P']) - .5))),
     Primitive('orbiting', 'orbits', 'orbit', 'in a circle', lambda t, p, H, W: _still(
         dx=.22 * H * math.cos(2 * math.pi * t / p['P']), dy=p['dir'] * .22 * H * math.sin(2 * math.pi * t / p['P']))),
-    Primitive('shaking', 'shakes', 'shake', 'from side to side', lambda t, p, H, W: _still(dx=.08 * W * math.sin(3 * math.pi * t / p['P']))),
+    Primitive('shaking', 'shakes', 'shake', 'from side to side',
+              lambda t, p, H, W: _still(dx=.08 * W * math.sin(3 * math.pi * t / p['P']))),
     Primitive('rising', 'rises', 'rise', 'upwards', lambda t, p, H, W: _still(dy=-.6 * H * t / p['P'])),
     Primitive('falling', 'falls', 'fall', 'downwards', lambda t, p, H, W: _still(dy=.6 * H * t / p['P'])),
 ]
 NOVEL = [  # their words occur in no other class and no caption of another class
     Primitive('blinking', 'blinks', 'blink', 'on and off', lambda t, p, H, W: _still(visible=(t / p['P']) % 1 < .5)),
-    Primitive('flipping', 'flips', 'flip', 'like a coin', lambda t, p, H, W: _still(sx=math.cos(2 * math.pi * t / p['P']))),
+    Primitive('flipping', 'flips', 'flip', 'like a coin',
+              lambda t, p, H, W: _still(sx=math.cos(2 * math.pi * t / p['P']))),
 ]
 _PRIMITIVE = {m.name: m for m in PRIMITIVES + NOVEL}
 
@@ -413,7 +437,8 @@ def primitive_of(label:str) -> tuple:
 
 def v3_classes(cfg:SynthConfig) -> dict:
     "Generator v3's classes: `classes` (all), `seen`, `unseen_compositional` (held-out compositions) and `unseen_novel`."
-    if not 0 <= cfg.n_held_out <= len(PRIMITIVES): raise ValueError(f'n_held_out={cfg.n_held_out}: at most {len(PRIMITIVES)}, one per primitive')
+    if not 0 <= cfg.n_held_out <= len(PRIMITIVES):
+        raise ValueError(f'n_held_out={cfg.n_held_out}: at most {len(PRIMITIVES)}, one per primitive')
     if not 0 <= cfg.n_novel <= len(NOVEL): raise ValueError(f'n_novel={cfg.n_novel}: at most {len(NOVEL)}')
     rng = np.random.default_rng([cfg.seed, 3])
     held, first, speeds = rng.permutation(len(PRIMITIVES))[:cfg.n_held_out], int(rng.integers(2)), list(SPEEDS)
@@ -438,7 +463,8 @@ TEXTURES = {  # f(rng, H, W) -> pattern in [0, 1]
     'striped': lambda rng, H, W: .5 + .5 * np.sin(2 * np.pi * 6 * _grid(H, W)[1] + rng.uniform(0, 2 * np.pi)),
     'checked': lambda rng, H, W: .15 + .7 * ((np.floor(5 * _grid(H, W)[0]) + np.floor(5 * _grid(H, W)[1])) % 2),
     'dotted': lambda rng, H, W: (np.hypot(*(((6 * g) % 1) - .5 for g in _grid(H, W))) < .22).astype(np.float32),
-    'wavy': lambda rng, H, W: .5 + .5 * np.sin(2 * np.pi * (5 * _grid(H, W)[0] + .2 * np.sin(3 * np.pi * _grid(H, W)[1]))),
+    'wavy': lambda rng, H, W: .5 + .5 * np.sin(2 * np.pi * (5 * _grid(H, W)[0]
+                                                            + .2 * np.sin(3 * np.pi * _grid(H, W)[1]))),
 }
 SCENES = [f'{tint} {tex}' for tint in TINTS for tex in TEXTURES]
 
@@ -453,7 +479,8 @@ def scene_backdrop(scene:str, # one of `SCENES`, "<tint> <texture>"
 def class_scenes(cfg:SynthConfig) -> dict:
     "Each v3 class's own scene: a seeded assignment of `SCENES`, one class per scene."
     classes = v3_classes(cfg)['classes']
-    if len(classes) > len(SCENES): raise ValueError(f'{len(classes)} classes, {len(SCENES)} scenes: one scene per class')
+    if len(classes) > len(SCENES):
+        raise ValueError(f'{len(classes)} classes, {len(SCENES)} scenes: one scene per class')
     return {c: SCENES[int(i)] for c, i in zip(classes, np.random.default_rng([cfg.seed, 5]).permutation(len(SCENES)))}
 
 # %% ../nbs/00_synth.ipynb #07f2d7c6
@@ -486,8 +513,8 @@ def _plan_video_v3(rng, cfg, idx, subset, main, partner, scene_of):
     own = bool(rng.random() < cfg.context)
     return {'id': _youtube_id(rng), 'index': idx, 'subset': subset, 'label': main, 'n_frames': n_frames,
             'duration': n_frames / cfg.fps, 'instances': instances, 'background': bg, 'lookalikes': lookalikes,
-            'scene': scene_of[main] if own else SCENES[int(rng.integers(len(SCENES)))], 'context': 'class' if own else 'random',
-            'render_seed': int(rng.integers(2**31))}
+            'scene': scene_of[main] if own else SCENES[int(rng.integers(len(SCENES)))],
+            'context': 'class' if own else 'random', 'render_seed': int(rng.integers(2**31))}
 
 def _v3_slots(cfg, cl):
     "`(subset, pool, main)` per video, in plan order; `main` None: the pool's least-represented class."
@@ -528,7 +555,8 @@ def start_end(inst:dict, # a v3 instance of `plan_v3`
         return _wrap(a['y'] + dy, -a['r'] * scale, H + a['r'] * scale)  # as drawn
     return _place(y(0.), H), _place(y(e - s), H)
 
-def _looks(actors): return ' and '.join(f"{'an' if a['colour'][0] in 'aeiou' else 'a'} {a['colour']} {a['shape']}" for a in actors)
+def _looks(actors):
+    return ' and '.join(f"{'an' if a['colour'][0] in 'aeiou' else 'a'} {a['colour']} {a['shape']}" for a in actors)
 
 def caption_v3(inst:dict, # a v3 instance of `plan_v3`
                rng, # numpy Generator (the template choice)
@@ -559,7 +587,8 @@ def caption_pair_cosines(emb:np.ndarray, # `[N, D]` caption embeddings
     same_c, same_l = lab[:, None] == lab[None], look[:, None] == look[None]
     upper = np.triu(np.ones_like(same_c), 1)  # each pair once
     kinds = {'same class': same_c & ~same_l, 'same appearance': same_l & ~same_c, 'unrelated': ~same_c & ~same_l}
-    return {k: (float(cos[m & upper].mean()) if (m & upper).any() else float('nan'), int((m & upper).sum())) for k, m in kinds.items()}
+    return {k: (float(cos[m & upper].mean()) if (m & upper).any() else float('nan'), int((m & upper).sum()))
+            for k, m in kinds.items()}
 
 # %% ../nbs/00_synth.ipynb #b4a3e00d
 def _render_one(args):
