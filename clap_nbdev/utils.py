@@ -119,7 +119,8 @@ def check_world_size(num_processes:int, # processes actually running (`accelerat
         module = parent_cmdline[parent_cmdline.index('-m') + 1] if '-m' in parent_cmdline[:-1] else 'clap_nbdev.train'
         raise RuntimeError(
             f'accelerate launch was asked for {want} processes but started {num_processes}: its --cpu flag starts one. '
-            f'For {want} CPU ranks run: ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu --num_processes {want} -m {module}')
+            f'For {want} CPU ranks run: ACCELERATE_USE_CPU=1 accelerate launch --multi_gpu '
+            f'--num_processes {want} -m {module}')
 
 # %% ../nbs/00a_utils.ipynb #ccb517a6
 def launch_state() -> PartialState:
