@@ -253,7 +253,8 @@ def claims_table(rows:Sequence[Claim]) -> str:
     lines = [f"| claim | endpoint | effect | {100 * conf:g}% CI | p (Holm) | verdict |", "|---|---|---:|---|---:|---|"]
     for r in rows:
         e = r.effect
-        lines.append(f"| {_cell(r.claim)} | {_cell(r.endpoint)} | {e.mean:+.2f} | [{e.lo:.2f}, {e.hi:.2f}] | {r.p_holm:.2g} | {r.verdict} |")
+        lines.append(f"| {_cell(r.claim)} | {_cell(r.endpoint)} | {e.mean:+.2f} | [{e.lo:.2f}, {e.hi:.2f}] | "
+                     f"{r.p_holm:.2g} | {r.verdict} |")
     return '\n'.join(lines) + '\n'
 
 def claims_records(rows:Sequence[Claim]) -> list[dict]:
