@@ -152,8 +152,10 @@ def load_state_dict_file(path:str|Path): # .pth/.pt (torch.save) or .safetensors
             sd = load_file(str(path))
         else: sd = torch.load(path, map_location='cpu', weights_only=True)
     except Exception as e:
-        raise WeightsError(f'{path}: not a readable weights file ({_first_line(e)}). Expected a state_dict saved with torch.save '
-                           '(.pth/.pt) or a .safetensors file, whole; a clap_nbdev checkpoint.pt is read through its run folder') from None
+        raise WeightsError(f'{path}: not a readable weights file ({_first_line(e)}). Expected a state_dict '
+                           'saved with torch.save '
+                           '(.pth/.pt) or a .safetensors file, whole; a clap_nbdev checkpoint.pt is read '
+                           'through its run folder') from None
     if isinstance(sd, dict) and isinstance(sd.get('state_dict'), dict): sd = sd['state_dict']
     if not (isinstance(sd, dict) and sd and all(torch.is_tensor(v) for v in sd.values())):
         raise WeightsError(f'{path}: holds a {type(sd).__name__}, not a state_dict of tensors')
@@ -177,9 +179,10 @@ def load_strict(model:nn.Module, sd:dict, # the model and the state_dict for it
     shapes = [k for k in sd if k in ref and ref[k].shape != sd[k].shape]
     missing, extra = [k for k in ref if k not in sd], [k for k in sd if k not in ref]
     fits = guess_backbone(sd)
-    what = '; '.join(f'{n} {label}, e.g. {ks[0]}' + (f' {tuple(sd[ks[0]].shape)} here vs {tuple(ref[ks[0]].shape)}' if label == 'tensors of another shape' else '')
-                     for n, label, ks in ((len(shapes), 'tensors of another shape', shapes), (len(missing), 'missing', missing),
-                                          (len(extra), 'unexpected', extra)) if ks)
+    what = '; '.join(f'{n} {label}, e.g. {ks[0]}' + (f' {tuple(sd[ks[0]].shape)} here vs {tuple(ref[ks[0]].shape)}'
+                                                     if label == 'tensors of another shape' else '')
+                     for n, label, ks in ((len(shapes), 'tensors of another shape', shapes),
+                                          (len(missing), 'missing', missing), (len(extra), 'unexpected', extra)) if ks)
     hint = f'they fit {fits!r}: pass --backbone {fits}' if fits else 'they fit none of the known architectures'
     raise WeightsError(f'{source}: these weights do not fit {name!r} ({what}); {hint}')
 
@@ -245,7 +248,8 @@ class TextEncoder(nn.Module):
                use_cache:bool=True): # False: run every string through the model (for timing)
         "Embeddings `[N, dim]` (float32, on the model's device); only strings not seen before are encoded."
         if not use_cache:
-            return torch.cat([self._encode(texts[i:i + self.batch_size]) for i in range(0, len(texts), self.batch_size)]).float()
+            return torch.cat([self._encode(texts[i:i + self.batch_size])
+                              for i in range(0, len(texts), self.batch_size)]).float()
         new = list(dict.fromkeys(t for t in texts if t not in self.cache))
         for i in range(0, len(new), self.batch_size):
             chunk = new[i:i + self.batch_size]
@@ -264,7 +268,8 @@ class TextEncoder(nn.Module):
     def load_cache(self, path:str|Path): # written by `save_cache`
         "Add a saved cache, refusing one made with another model, pooling or max length."
         d = torch.load(path, map_location='cpu', weights_only=True)
-        if d['meta'] != self._meta(): raise ValueError(f'text cache {path} was made with {d["meta"]}, this encoder is {self._meta()}')
+        if d['meta'] != self._meta():
+            raise ValueError(f'text cache {path} was made with {d["meta"]}, this encoder is {self._meta()}')
         self.cache.update(zip(d['texts'], d['emb']))
         return self
 
