@@ -172,15 +172,17 @@ VARIANTS = {v.name: v for v in [
 # %% ../nbs/03_losses.ipynb #9c1525b6
 class CLAPLoss(nn.Module):
     "The loss of one of the paper's `VARIANTS`: `[L_clip | L_mask] + [L_ce]`, with its parts for logging."
-    def __init__(self, variant:str|Variant='clap', # a key of `VARIANTS` (or a `Variant`)
-                 temperature:float=0.07, # initial (or fixed) tau
-                 learn_temperature:bool=True, # learn tau (clamped to [min_tau, 1])
-                 min_tau:float=0.01, # lower clamp of tau
-                 shared_positives:bool=False, # identical texts in a batch are positives of each other
-                 gather:bool=True, # contrast against the global batch when a process group exists
-                 ce_weight:float=1., # weight of L_ce
-                 contrastive_weight:float=1., # weight of the contrastive term
-                 region_ce:bool=True): # keep L_ce's region term (off for trimmed classification, which has no background)
+    def __init__(
+        self, variant:str|Variant='clap', # a key of `VARIANTS` (or a `Variant`)
+        temperature:float=0.07, # initial (or fixed) tau
+        learn_temperature:bool=True, # learn tau (clamped to [min_tau, 1])
+        min_tau:float=0.01, # lower clamp of tau
+        shared_positives:bool=False, # identical texts in a batch are positives of each other
+        gather:bool=True, # contrast against the global batch when a process group exists
+        ce_weight:float=1., # weight of L_ce
+        contrastive_weight:float=1., # weight of the contrastive term
+        region_ce:bool=True, # keep L_ce's region term (off for trimmed classification, which has no background)
+    ):
         super().__init__()
         v = VARIANTS[variant] if isinstance(variant, str) else variant
         if not v.trains: raise ValueError(f'variant {v.name!r} has no post-pre-training loss')
@@ -204,11 +206,13 @@ class CLAPLoss(nn.Module):
             total = total + self.contrastive_weight * lc
             parts.update(contrastive=lc.detach(), tau=tau.detach())
         if v.use_ce:
-            lce, l_region, l_action = ce_loss(out['region_logits'], out['action_logits'], region.to(out['region_logits'].device),
+            lce, l_region, l_action = ce_loss(out['region_logits'], out['action_logits'],
+                                              region.to(out['region_logits'].device),
                                   action.to(out['action_logits'].device), return_parts=True)
             if not self.region_ce: lce = l_action
             total = total + self.ce_weight * lce
-            parts.update(ce=lce.detach(), action_ce=l_action.detach(), **({'region_ce': l_region.detach()} if self.region_ce else {}))
+            parts.update(ce=lce.detach(), action_ce=l_action.detach(),
+                         **({'region_ce': l_region.detach()} if self.region_ce else {}))
         return dict(loss=total, **parts)
 
 # %% ../nbs/03_losses.ipynb #997d2431
