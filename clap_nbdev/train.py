@@ -32,11 +32,14 @@ from safetensors.torch import save_file
 from torch.utils.data import DataLoader, Sampler, Subset
 from tqdm.auto import tqdm
 
-from .utils import (atomic_save, atomic_write, atomic_write_text, check_world_size, clean_stale_tmp, resolve_precision, rng_state,
+from .utils import (atomic_save, atomic_write, atomic_write_text, check_world_size, clean_stale_tmp,
+                              resolve_precision, rng_state,
                     set_rng_state)
 from .synth import synth_dataset
-from .data import (ClipDataset, ClipSpec, EpochSampler, Report, anet_labels, check_trainable, class_index, collate,
-                             index_videos, load_anet, load_captions, make_segments, probe_videos, read_tsp_csv, template)
+from .data import (ClipDataset, ClipSpec, EpochSampler, Report, anet_labels, check_trainable,
+                             class_index, collate,
+                             index_videos, load_anet, load_captions, make_segments, probe_videos,
+                             read_tsp_csv, template)
 from .models import video_encoder, TextEncoder, CLAPModel
 from .losses import VARIANTS, CLAPLoss, text_ids_of
 
@@ -44,66 +47,69 @@ from .losses import VARIANTS, CLAPLoss, text_ids_of
 class TrainConfig:
     "Every setting of a training run, each with its one default (the embedded default's)."
     MAY_CHANGE_ON_RESUME = ('out', 'resume', 'save_every', 'num_workers', 'tensorboard', 'progress', 'preset')
-    # Long because it is the list of settings, one docmented line each (the single place each default lives); its body is `store_attr`.
-    def __init__(self,
-                 # what to train
-                 variant:str='clap', # one of the paper's variants: tsp, clap_clip, clap_mask, clap, clap_nocls, clap_dagger
-                 trimmed:bool=False, # trimmed action classification, the Kinetics stand-in: foreground clips, action CE only (variant tsp)
-                 caption_prob:float=None, # probability of a caption instead of the template (default: the variant's)
-                 contrastive_weight:float=1., # weight of the contrastive term against L_ce
-                 shared_positives:bool=False, # identical texts in a batch are positives of each other, not negatives (see --clips_per_video)
-                 # data
-                 data:str=None, # dataset folder with the synthetic/ActivityNet layout (default: the embedded synthetic dataset)
-                 anet:str=None, # ActivityNet-1.3 JSON (overrides the one in --data)
-                 videos:str=None, # folder of `v_<id>.mp4` videos (overrides <data>/videos)
-                 captions:str=None, # ActivityNet-Captions JSON for training videos (overrides <data>/captions/train.json)
-                 train_csv:str=None, # TSP ground-truth CSV of the training segments, instead of an ActivityNet JSON (needs --videos)
-                 valid_csv:str=None, # TSP ground-truth CSV of the validation segments, with --train_csv
-                 max_videos:int=0, # use only the first N training and validation videos (0: all)
-                 # encoders
-                 backbone:str='r2plus1d_18_w32', # video encoder: r2plus1d_18, r3d_18, mc3_18, r2plus1d_18_w8/_w16/_w32 (narrower)
-                 weights:str=None, # initial video-encoder weights: a local state_dict (.pth/.safetensors) or 'kinetics400'
-                 text_model:str=None, # text encoder: hub name or local folder (default: packaged all-MiniLM-L6-v2)
-                 pooling:str='mean', # text pooling: 'cls' (paper) or 'mean'
-                 # clips
-                 frames:int=8, # frames per clip
-                 clip_fps:float=7.5, # frame rate the clip's frames are sampled at
-                 short_side:int=64, # frames resized to this short side while decoding
-                 crop:int=64, # square crop size (random in training, centre in validation)
-                 clips_per_segment:int=5, # clips drawn from each segment per epoch
-                 clips_per_video:int=0, # C: batches of batch_size/C videos with C clips each, foreground and background of a video together (Fig. 1b); 0: uniform order
-                 # optimisation
-                 batch_size:int=16, # clips per process per step
-                 grad_accum:int=1, # gradient accumulation steps
-                 epochs:int=5, # training epochs
-                 optimizer:str='adamw', # 'sgd' (paper) or 'adamw'
-                 lr_backbone:float=2e-3, # learning rate of the video encoder
-                 lr_heads:float=2e-3, # learning rate of the projections and heads
-                 scale_lr:bool=False, # multiply learning rates by the number of processes (TSP's habit)
-                 weight_decay:float=1e-4, # weight decay
-                 momentum:float=0.9, # SGD momentum
-                 schedule:str='cosine', # 'step' (paper: x lr_gamma every lr_step_epochs), 'tsp' (warm-up + milestones), 'cosine'
-                 warmup_epochs:float=0.5, # linear warm-up length ('tsp', 'cosine')
-                 lr_gamma:float=0.01, # decay factor ('step', 'tsp')
-                 lr_step_epochs:int=2, # decay period in epochs ('step')
-                 milestones:str='4,6', # decay epochs, comma separated ('tsp')
-                 clip_grad:float=1., # clip the gradient norm to this (0: off)
-                 temperature:float=0.07, # initial (or fixed) contrastive temperature
-                 learn_temperature:bool=True, # learn the temperature
-                 mixed_precision:str='auto', # 'auto' (bf16 where the device runs it natively, else fp32), 'no', 'bf16' or 'fp16'
-                 channels_last:bool=True, # channels_last_3d memory format
-                 sync_bn:bool=False, # synchronise BatchNorm statistics across processes
-                 max_val_clips:int=1000, # validate on at most this many clips, an even fixed subset (0: all)
-                 warmup_heads_epochs:float=0., # first train only projections, heads and temperature this many epochs: the video encoder frozen, BatchNorm statistics too
-                 # the run
-                 seed:int=0, # seed of everything: weights, clip sampling, order
-                 out:str='runs/clap', # output folder: checkpoints, metrics, config, exported encoder
-                 resume:bool=False, # continue from <out>/checkpoint.pt
-                 save_every:int=0, # also checkpoint every N steps within an epoch (0: epoch ends only)
-                 num_workers:int=1, # DataLoader worker processes per process
-                 tensorboard:bool=False, # log to TensorBoard through accelerate's trackers
-                 progress:bool=True, # show a progress bar
-                 preset:str='default'): # the preset these settings started from (a record: the values are what count)
+    # Long because it is the list of settings, one docmented line each (the single place each default lives); its body
+    # is `store_attr`.
+    def __init__(
+        self,
+        # what to train
+        variant:str='clap', # one of the paper's variants: tsp, clap_clip, clap_mask, clap, clap_nocls, clap_dagger
+        trimmed:bool=False, # trimmed action classification, the Kinetics stand-in: foreground clips, action CE only (variant tsp)
+        caption_prob:float=None, # probability of a caption instead of the template (default: the variant's)
+        contrastive_weight:float=1., # weight of the contrastive term against L_ce
+        shared_positives:bool=False, # identical texts in a batch are positives of each other, not negatives (see --clips_per_video)
+        # data
+        data:str=None, # dataset folder with the synthetic/ActivityNet layout (default: the embedded synthetic dataset)
+        anet:str=None, # ActivityNet-1.3 JSON (overrides the one in --data)
+        videos:str=None, # folder of `v_<id>.mp4` videos (overrides <data>/videos)
+        captions:str=None, # ActivityNet-Captions JSON for training videos (overrides <data>/captions/train.json)
+        train_csv:str=None, # TSP ground-truth CSV of the training segments, instead of an ActivityNet JSON (needs --videos)
+        valid_csv:str=None, # TSP ground-truth CSV of the validation segments, with --train_csv
+        max_videos:int=0, # use only the first N training and validation videos (0: all)
+        # encoders
+        backbone:str='r2plus1d_18_w32', # video encoder: r2plus1d_18, r3d_18, mc3_18, r2plus1d_18_w8/_w16/_w32 (narrower)
+        weights:str=None, # initial video-encoder weights: a local state_dict (.pth/.safetensors) or 'kinetics400'
+        text_model:str=None, # text encoder: hub name or local folder (default: packaged all-MiniLM-L6-v2)
+        pooling:str='mean', # text pooling: 'cls' (paper) or 'mean'
+        # clips
+        frames:int=8, # frames per clip
+        clip_fps:float=7.5, # frame rate the clip's frames are sampled at
+        short_side:int=64, # frames resized to this short side while decoding
+        crop:int=64, # square crop size (random in training, centre in validation)
+        clips_per_segment:int=5, # clips drawn from each segment per epoch
+        clips_per_video:int=0, # C: batches of batch_size/C videos with C clips each, foreground and background of a video together (Fig. 1b); 0: uniform order
+        # optimisation
+        batch_size:int=16, # clips per process per step
+        grad_accum:int=1, # gradient accumulation steps
+        epochs:int=5, # training epochs
+        optimizer:str='adamw', # 'sgd' (paper) or 'adamw'
+        lr_backbone:float=2e-3, # learning rate of the video encoder
+        lr_heads:float=2e-3, # learning rate of the projections and heads
+        scale_lr:bool=False, # multiply learning rates by the number of processes (TSP's habit)
+        weight_decay:float=1e-4, # weight decay
+        momentum:float=0.9, # SGD momentum
+        schedule:str='cosine', # 'step' (paper: x lr_gamma every lr_step_epochs), 'tsp' (warm-up + milestones), 'cosine'
+        warmup_epochs:float=0.5, # linear warm-up length ('tsp', 'cosine')
+        lr_gamma:float=0.01, # decay factor ('step', 'tsp')
+        lr_step_epochs:int=2, # decay period in epochs ('step')
+        milestones:str='4,6', # decay epochs, comma separated ('tsp')
+        clip_grad:float=1., # clip the gradient norm to this (0: off)
+        temperature:float=0.07, # initial (or fixed) contrastive temperature
+        learn_temperature:bool=True, # learn the temperature
+        mixed_precision:str='auto', # 'auto' (bf16 where the device runs it natively, else fp32), 'no', 'bf16' or 'fp16'
+        channels_last:bool=True, # channels_last_3d memory format
+        sync_bn:bool=False, # synchronise BatchNorm statistics across processes
+        max_val_clips:int=1000, # validate on at most this many clips, an even fixed subset (0: all)
+        warmup_heads_epochs:float=0., # first train only projections, heads and temperature this many epochs: the video encoder frozen, BatchNorm statistics too
+        # the run
+        seed:int=0, # seed of everything: weights, clip sampling, order
+        out:str='runs/clap', # output folder: checkpoints, metrics, config, exported encoder
+        resume:bool=False, # continue from <out>/checkpoint.pt
+        save_every:int=0, # also checkpoint every N steps within an epoch (0: epoch ends only)
+        num_workers:int=1, # DataLoader worker processes per process
+        tensorboard:bool=False, # log to TensorBoard through accelerate's trackers
+        progress:bool=True, # show a progress bar
+        preset:str='default', # the preset these settings started from (a record: the values are what count)
+    ):
         store_attr()
         v = VARIANTS.get(variant)
         if v is None: raise ValueError(f'unknown variant {variant!r}; choose from {sorted(VARIANTS)}')
@@ -112,13 +118,17 @@ class TrainConfig:
         self._check(v)
     def _check(self, v):
         if not v.trains: raise ValueError(f'variant {v.name!r} is the initial encoder: there is nothing to train')
-        if self.trimmed and v.name != 'tsp': raise ValueError('--trimmed trains an action classifier: use it with --variant tsp')
+        if self.trimmed and v.name != 'tsp':
+            raise ValueError('--trimmed trains an action classifier: use it with --variant tsp')
         for name, allowed in (('optimizer', ('sgd', 'adamw')), ('schedule', ('step', 'tsp', 'cosine')),
                               ('mixed_precision', ('auto', 'no', 'bf16', 'fp16')), ('pooling', ('cls', 'mean'))):
-            if getattr(self, name) not in allowed: raise ValueError(f'--{name} {getattr(self, name)!r}: choose from {allowed}')
-        if not 0 <= self.caption_prob <= 1: raise ValueError(f'--caption_prob {self.caption_prob}: a probability, in [0, 1]')
+            if getattr(self, name) not in allowed:
+                raise ValueError(f'--{name} {getattr(self, name)!r}: choose from {allowed}')
+        if not 0 <= self.caption_prob <= 1:
+            raise ValueError(f'--caption_prob {self.caption_prob}: a probability, in [0, 1]')
         if self.clips_per_video < 0 or (self.clips_per_video and self.batch_size % self.clips_per_video):
-            raise ValueError(f'--clips_per_video {self.clips_per_video}: 0 (off) or a divisor of --batch_size {self.batch_size}')
+            raise ValueError(f'--clips_per_video {self.clips_per_video}: 0 (off) or a divisor of '
+                             f'--batch_size {self.batch_size}')
         if not 0 <= self.warmup_heads_epochs <= self.epochs:
             raise ValueError(f'--warmup_heads_epochs {self.warmup_heads_epochs}: from 0 to --epochs ({self.epochs})')
     def as_dict(self): return {k: v for k, v in self.__dict__.items() if not k.startswith('_')}
@@ -131,9 +141,10 @@ class TrainConfig:
 PRESETS = {
     'default': {},
     'paper': dict(backbone='r2plus1d_18', frames=16, clip_fps=15., short_side=128, crop=112, batch_size=32, epochs=8,
-                  optimizer='sgd', lr_backbone=1e-4, lr_heads=2e-2, weight_decay=5e-3, schedule='step', warmup_epochs=0.,
-                  clip_grad=0., mixed_precision='no', channels_last=False, text_model='bert-base-uncased', pooling='cls',
-                  num_workers=8),
+                  optimizer='sgd', lr_backbone=1e-4, lr_heads=2e-2, weight_decay=5e-3, schedule='step',
+                  warmup_epochs=0.,
+                  clip_grad=0., mixed_precision='no', channels_last=False, text_model='bert-base-uncased',
+                  pooling='cls', num_workers=8),
     'tiny': dict(backbone='r2plus1d_18_w8', frames=4, clip_fps=3.75, short_side=40, crop=32, clips_per_segment=2,
                  batch_size=4, epochs=2, num_workers=0, mixed_precision='no', progress=False),
 }
@@ -178,14 +189,16 @@ class RunFolder:
     def finished(self) -> bool: return self.encoder_file.exists()
     def write_config(self, info:dict): atomic_write_text(self.config_file, json.dumps(info, indent=1))
     def read_config(self) -> dict: return json.loads(self.config_file.read_text())
-    def write_metrics(self, history:list): atomic_write_text(self.metrics_file, ''.join(json.dumps(h) + '\n' for h in history))
+    def write_metrics(self, history:list):
+        atomic_write_text(self.metrics_file, ''.join(json.dumps(h) + '\n' for h in history))
     def read_metrics(self) -> list: return [json.loads(l) for l in self.metrics_file.read_text().splitlines()]
     def save_checkpoint(self, state:dict): atomic_save(state, self.checkpoint_file)
     def load_checkpoint(self) -> dict:
         "The checkpoint, or an error naming the file when it cannot be read."
         try: return torch.load(self.checkpoint_file, map_location='cpu', weights_only=False)
         except FileNotFoundError: raise FileNotFoundError(f'no checkpoint at {self.checkpoint_file}') from None
-        except Exception as e: raise ValueError(f'{self.checkpoint_file} cannot be read ({type(e).__name__}: {e}): not a complete clap_nbdev checkpoint') from e
+        except Exception as e: raise ValueError(f'{self.checkpoint_file} cannot be read ({type(e).__name__}: {e}): not '
+                                                'a complete clap_nbdev checkpoint') from e
 
 # %% ../nbs/04_train.ipynb #f8cc30bc
 @patch
@@ -197,8 +210,10 @@ def model_state(self:RunFolder, ck:dict=None) -> dict:
 @patch
 def encoder_state(self:RunFolder, ck:dict=None) -> dict:
     "The video encoder's `state_dict` (torchvision layout, no `fc`) from the checkpoint."
-    sd = {k.removeprefix('video_encoder.'): v for k, v in self.model_state(ck).items() if k.startswith('video_encoder.')}
-    if not sd: raise ValueError(f'{self.checkpoint_file}: no video-encoder weights in it: not a clap_nbdev training checkpoint')
+    sd = {k.removeprefix('video_encoder.'): v for k, v in self.model_state(ck).items()
+          if k.startswith('video_encoder.')}
+    if not sd: raise ValueError(f'{self.checkpoint_file}: no video-encoder weights in it: not a '
+                                'clap_nbdev training checkpoint')
     return sd
 
 @patch
@@ -206,7 +221,8 @@ def export_encoder(self:RunFolder, encoder:nn.Module, # the trained encoder (`fc
                    meta:dict): # architecture and clip geometry, stored as metadata
     "Save the video encoder alone, in torchvision's key layout, for feature extraction downstream."
     sd = {k: v.detach().cpu().contiguous() for k, v in encoder.state_dict().items() if not k.startswith('fc.')}
-    atomic_write(self.encoder_file, lambda tmp: save_file(sd, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()}))
+    atomic_write(self.encoder_file,
+                 lambda tmp: save_file(sd, str(tmp), metadata={k: json.dumps(v) for k, v in meta.items()}))
 
 # %% ../nbs/04_train.ipynb #1b2860d8
 class EpochShuffle(Sampler):
@@ -245,13 +261,16 @@ class VideoBatches(Sampler):
                  clips_per_video:int, # C: clips of one video in a batch
                  seed:int, # with the epoch, the only source of randomness
                  num_processes:int=1): # the batches of one step, over all processes, hold distinct videos
-        if batch_size % clips_per_video: raise ValueError(f'batch_size {batch_size} is not a multiple of clips_per_video {clips_per_video}')
+        if batch_size % clips_per_video:
+            raise ValueError(f'batch_size {batch_size} is not a multiple of clips_per_video {clips_per_video}')
         self.is_fg, self.batch_size, self.C, self.seed, self.n = list(is_fg), batch_size, clips_per_video, seed, num_processes
-        self.V, self.epoch, self.drop_last, self.sampler = batch_size // clips_per_video, 0, True, self  # .sampler: see above
+        # .sampler: see above
+        self.V, self.epoch, self.drop_last, self.sampler = batch_size // clips_per_video, 0, True, self
         self.by_video = {}
         for i, v in enumerate(videos): self.by_video.setdefault(v, []).append(i)
         self.mixed = sum(len(ix) % self.C for ix in self.by_video.values()) // self.C  # mixed groups per epoch
-        self.steps = most_batches([len(ix) // self.C for ix in self.by_video.values()] + [1] * self.mixed, self.V * self.n)
+        self.steps = most_batches([len(ix) // self.C for ix in self.by_video.values()] + [1] * self.mixed,
+                                  self.V * self.n)
     def set_epoch(self, epoch:int): self.epoch = epoch
     def __len__(self): return self.steps * self.n
     def __iter__(self):
@@ -283,7 +302,8 @@ def batches(self:VideoBatches, epoch:int) -> list:
         took = [heapq.heappop(heap) for _ in range(width)]  # the keys with the most groups left
         steps.append([groups[k].pop() for *_, k in took])
         for c, _, i, k in took:
-            if c < -1: heapq.heappush(heap, (c + 1, rng.random(), i, k))  # a fresh tie-break: other neighbours next time
+            # a fresh tie-break: other neighbours next time
+            if c < -1: heapq.heappush(heap, (c + 1, rng.random(), i, k))
     assert len(steps) == self.steps, f'{len(steps)} steps made, {self.steps} expected'
     out = []
     for s in rng.permutation(len(steps)):
@@ -297,9 +317,11 @@ def lr_multiplier(epoch:float, # fractional epoch: step / steps_per_epoch
     "Factor applied to the base learning rates at `epoch`."
     warm = min(1., (epoch + 1e-9) / cfg.warmup_epochs) if cfg.warmup_epochs > 0 else 1.
     if cfg.schedule == 'step': return cfg.lr_gamma ** int(epoch // cfg.lr_step_epochs)
-    if cfg.schedule == 'tsp': return warm * cfg.lr_gamma ** sum(epoch >= float(m) for m in str(cfg.milestones).split(','))
+    if cfg.schedule == 'tsp':
+        return warm * cfg.lr_gamma ** sum(epoch >= float(m) for m in str(cfg.milestones).split(','))
     if epoch < cfg.warmup_epochs: return warm  # cosine
-    return 0.5 * (1 + math.cos(math.pi * min(1., (epoch - cfg.warmup_epochs) / max(cfg.epochs - cfg.warmup_epochs, 1e-9))))
+    return 0.5 * (1 + math.cos(math.pi * min(1.,
+                                             (epoch - cfg.warmup_epochs) / max(cfg.epochs - cfg.warmup_epochs, 1e-9))))
 
 # %% ../nbs/04_train.ipynb #b2af884f
 def encoder_frozen(epoch:float, # fractional epoch: step / steps_per_epoch
@@ -318,7 +340,8 @@ def class_split(root:Path|None, db:dict):
 
 def _csv_segments(cfg:TrainConfig):
     "Training and validation segments of two TSP ground-truth CSVs, action ids over seen-then-unseen classes."
-    if not cfg.valid_csv: raise ValueError('--train_csv needs --valid_csv: a TSP ground-truth CSV of the validation videos')
+    if not cfg.valid_csv:
+        raise ValueError('--train_csv needs --valid_csv: a TSP ground-truth CSV of the validation videos')
     reports = [Report(), Report()]
     segs = [read_tsp_csv(cfg.train_csv, report=reports[0]), read_tsp_csv(cfg.valid_csv, report=reports[1])]
     seen = sorted({g.label for g in segs[0] if g.is_fg})
@@ -333,7 +356,8 @@ def _anet_segments(cfg:TrainConfig, root:Path|None, spec:ClipSpec, videos:Path):
     "Training (seen classes) and validation (all classes) segments of an ActivityNet JSON, timed by the files themselves."
     ann, report = Path(cfg.anet or root / 'activity_net.v1-3.min.json'), Report()
     db, paths = load_anet(ann, report), index_videos(videos)
-    meta = probe_videos({k: paths[k] for k, v in db.items() if k in paths and v.get('subset') in ('training', 'validation')}, report)
+    meta = probe_videos({k: paths[k] for k, v in db.items() if k in paths
+                         and v.get('subset') in ('training', 'validation')}, report)
     db = {k: v for k, v in db.items() if k in meta or k not in paths}  # unreadable files left out, named in the report
     seen, unseen = class_split(root, db)
     classes = {**class_index(seen), **{c: len(seen) + i for i, c in enumerate(sorted(unseen))}}
@@ -355,7 +379,8 @@ def build_datasets(cfg:TrainConfig, # the run's settings
                    root:Path|None): # dataset folder, if the layout is the standard one
     "Training and validation `ClipDataset`s, and the seen and unseen classes."
     videos, spec = Path(cfg.videos or root / 'videos'), clip_spec(cfg)
-    if cfg.train_csv: segs, reports, seen, unseen, meta = _csv_segments(cfg)  # as listed: the CSVs' writer chose the gaps and classes
+    # as listed: the CSVs' writer chose the gaps and classes
+    if cfg.train_csv: segs, reports, seen, unseen, meta = _csv_segments(cfg)
     else: segs, reports, seen, unseen, meta = _anet_segments(cfg, root, spec, videos)
     cap_file, cap_report = Path(cfg.captions or (root / 'captions' / 'train.json' if root else '')), Report()
     captions = load_captions(cap_file, report=cap_report) if cfg.caption_prob > 0 and cap_file.is_file() else None
@@ -365,8 +390,8 @@ def build_datasets(cfg:TrainConfig, # the run's settings
     out = []
     for s, report, is_train in zip(segs, reports, (True, False)):
         if cfg.max_videos: s = _first_videos(s, cfg.max_videos)
-        ds = ClipDataset(s, videos, spec, is_train, captions if is_train else None, cfg.caption_prob if is_train else 0.,
-                         cfg.dagger, cfg.seed, meta)
+        ds = ClipDataset(s, videos, spec, is_train, captions if is_train else None,
+                         cfg.caption_prob if is_train else 0., cfg.dagger, cfg.seed, meta)
         ds.segment_report, ds.caption_report = report, cap_report if is_train else Report()
         out.append(ds)
     return out[0], out[1], seen, unseen
@@ -381,7 +406,8 @@ def train_order(ds:ClipDataset, cfg:TrainConfig, num_processes:int) -> dict:
     "The `DataLoader` arguments that order a training epoch: uniform, or V videos x C clips with `--clips_per_video`."
     if not cfg.clips_per_video:
         return dict(sampler=EpochSampler(EpochShuffle(len(ds), cfg.seed)), batch_size=cfg.batch_size, drop_last=True)
-    return dict(batch_sampler=VideoBatches(*clip_videos(ds), cfg.batch_size, cfg.clips_per_video, cfg.seed, num_processes))
+    return dict(batch_sampler=VideoBatches(*clip_videos(ds), cfg.batch_size, cfg.clips_per_video, cfg.seed,
+                                           num_processes))
 
 # %% ../nbs/04_train.ipynb #721c7fe7
 def text_vocabulary(*datasets:ClipDataset) -> list:
@@ -450,9 +476,11 @@ class EpochTally:
     def means(self) -> dict: return {f'train_{k}': v / self.sums['n'] for k, v in self.sums.items() if k != 'n'}
     def state(self, skipped_all_ranks:int) -> dict:
         "What a checkpoint keeps; `skipped_all_ranks`: this process's skips summed over ranks."
-        return dict(sums=dict(self.sums), clips=self.clips, seconds=self.elapsed(), skipped_before=self.skipped_before + skipped_all_ranks)
+        return dict(sums=dict(self.sums), clips=self.clips, seconds=self.elapsed(),
+                    skipped_before=self.skipped_before + skipped_all_ranks)
     @classmethod
-    def from_state(cls, s:dict): return cls(Counter(s['sums']), s['clips'], s['seconds'], Counter(), s['skipped_before'])
+    def from_state(cls, s:dict):
+        return cls(Counter(s['sums']), s['clips'], s['seconds'], Counter(), s['skipped_before'])
 
 # %% ../nbs/04_train.ipynb #cd569413
 def resume_conflicts(saved:dict, # the checkpoint's record (its settings, or its data)
@@ -463,8 +491,10 @@ def resume_conflicts(saved:dict, # the checkpoint's record (its settings, or its
 def check_resume(saved:dict, now:dict, checkpoint:Path):
     "Refuse to resume `checkpoint` when it would change the run, naming every difference."
     bad = resume_conflicts(saved, now)
-    if bad: raise ValueError(f'--resume would change the run of {checkpoint}: ' + '; '.join(f'{k} {a!r} -> {b!r}' for k, (a, b) in bad.items())
-                             + ". Resume with the run's own settings (its config.json) or choose another --out; nothing was written.")
+    if bad: raise ValueError(f'--resume would change the run of {checkpoint}: '
+                             + '; '.join(f'{k} {a!r} -> {b!r}' for k, (a, b) in bad.items())
+                             + ". Resume with the run's own settings (its config.json) or choose another --out; "
+                               "nothing was written.")
 
 # %% ../nbs/04_train.ipynb #dde095d6
 def first_nonfinite(state, prefix:str='') -> str|None:
@@ -489,7 +519,8 @@ def setup(self:Trainer):
     "Accelerate's state, the world-size check, and every global seed."
     if not torch.distributed.is_initialized():
         AcceleratorState._reset_state(reset_partial_state=True); GradientState._reset_state()
-    self.acc = Accelerator(mixed_precision=resolve_precision(self.cfg.mixed_precision), gradient_accumulation_steps=self.cfg.grad_accum,
+    self.acc = Accelerator(mixed_precision=resolve_precision(self.cfg.mixed_precision),
+                           gradient_accumulation_steps=self.cfg.grad_accum,
                            log_with='tensorboard' if self.cfg.tensorboard else None, project_dir=self.cfg.out)
     check_world_size(self.acc.num_processes)
     torch.manual_seed(self.cfg.seed); random.seed(self.cfg.seed); np.random.seed(self.cfg.seed)
@@ -502,10 +533,12 @@ def open_run(self:Trainer) -> dict|None:
     run = self.run
     if self.main:
         run.path.mkdir(parents=True, exist_ok=True)
-        for p in clean_stale_tmp(run.path): print(f'removed {p.name}: a checkpoint write that a killed process left unfinished')
+        for p in clean_stale_tmp(run.path):
+            print(f'removed {p.name}: a checkpoint write that a killed process left unfinished')
     self.acc.wait_for_everyone()
     if not self.cfg.resume:
-        if run.checkpoint_file.exists(): raise FileExistsError(f'{run.checkpoint_file} exists: pass --resume to continue that run, or choose another --out')
+        if run.checkpoint_file.exists(): raise FileExistsError(f'{run.checkpoint_file} exists: pass --resume to '
+                                                               'continue that run, or choose another --out')
         return None
     ck = run.load_checkpoint()
     check_resume(ck['config'], self.cfg.run_defining(), run.checkpoint_file)
@@ -519,7 +552,8 @@ def build_data(self:Trainer, ck:dict|None): # the checkpoint being resumed, if a
     root = Path(cfg.data) if cfg.data else None
     if root is None and not (cfg.anet or cfg.train_csv):
         with self.acc.main_process_first(): root = synth_dataset()
-    if root is None and not cfg.videos: raise ValueError('--anet and --train_csv need --videos (or --data): the folder of the videos they name')
+    if root is None and not cfg.videos:
+        raise ValueError('--anet and --train_csv need --videos (or --data): the folder of the videos they name')
     self.train_ds, self.val_ds, self.seen, self.unseen = build_datasets(cfg, root)
     self.data_id = dict(seen=self.seen, unseen=self.unseen, train_clips=len(self.train_ds), val_clips=len(self.val_ds))
     if ck: check_resume(ck['data'], self.data_id, self.run.checkpoint_file)
@@ -528,8 +562,10 @@ def build_data(self:Trainer, ck:dict|None): # the checkpoint being resumed, if a
         self.run.write_config(dict(cfg.as_dict(), data=str(root or cfg.anet or cfg.train_csv), **self.data_id,
                                    segments={k: dict(d.segment_report) for k, d in ds.items()},
                                    examples={k: d.segment_report.examples for k, d in ds.items()},
-                                   files={k: d.report.as_dict() for k, d in ds.items()}, captions=self.train_ds.caption_report.as_dict(),
-                                   num_processes=self.acc.num_processes, device=str(self.acc.device), precision=self.acc.mixed_precision))
+                                   files={k: d.report.as_dict() for k, d in ds.items()},
+                                   captions=self.train_ds.caption_report.as_dict(),
+                                   num_processes=self.acc.num_processes, device=str(self.acc.device),
+                                   precision=self.acc.mixed_precision))
 
 # %% ../nbs/04_train.ipynb #077ff226
 def make_optimizer(step:TrainStep, cfg:TrainConfig, num_processes:int):
@@ -566,12 +602,14 @@ def validation_subset(ds, # the validation dataset
 def build_loaders(self:Trainer):
     "The training and validation loaders, and everything prepared by Accelerate."
     cfg = self.cfg
-    kw = dict(collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=False, pin_memory=torch.cuda.is_available())
+    kw = dict(collate_fn=collate, num_workers=cfg.num_workers, persistent_workers=False,
+              pin_memory=torch.cuda.is_available())
     train_dl = DataLoader(self.train_ds, **train_order(self.train_ds, cfg, self.acc.num_processes), **kw)
     val_dl = DataLoader(validation_subset(self.val_ds, cfg.max_val_clips), batch_size=cfg.batch_size, **kw)
     self.step, self.opt, self.train_dl, self.val_dl = self.acc.prepare(self.step, self.opt, train_dl, val_dl)
     self.steps_per_epoch = len(self.train_dl)
-    if not self.steps_per_epoch: raise ValueError(f'{len(self.train_ds)} training clips make no full batch of {cfg.batch_size} per process')
+    if not self.steps_per_epoch:
+        raise ValueError(f'{len(self.train_ds)} training clips make no full batch of {cfg.batch_size} per process')
 
 # %% ../nbs/04_train.ipynb #b38397b4
 @patch
@@ -628,7 +666,8 @@ def check_finite(self:Trainer, what:str, value:torch.Tensor, epoch:int, b:int, p
     "Stop the run if `value` is not finite on any rank, naming the last good state."
     bad = self.acc.gather(torch.tensor([0. if torch.isfinite(value).all() else 1.], device=self.acc.device))
     if bad.sum() > 0:
-        raise FloatingPointError(f'non-finite {what} at epoch {epoch}, batch {b} (loss parts { {k: float(v) for k, v in parts.items()} }); '
+        raise FloatingPointError(f'non-finite {what} at epoch {epoch}, batch {b} (loss parts '
+                                 f'{ {k: float(v) for k, v in parts.items()} }); '
                                  + self.last_good_state())
 
 @patch
@@ -637,7 +676,8 @@ def last_good_state(self:Trainer) -> str:
     ck = self.run.checkpoint_file
     if self.saved_steps is None: return 'no checkpoint was saved yet'
     if self.saved_steps == self.steps:
-        return (f'{ck} holds the very weights that gave it (saved after step {self.steps}), so it is no good state to go back to: '
+        return (f'{ck} holds the very weights that gave it (saved after step {self.steps}), so it is no good '
+                'state to go back to: '
                 'start again with a lower learning rate or --clip_grad')
     return f'the last good state is {ck} (saved after step {self.saved_steps})'
 
@@ -650,11 +690,13 @@ def one_epoch(self:Trainer, epoch:int) -> EpochTally:
     dl = self.acc.skip_first_batches(self.train_dl, first) if first else self.train_dl
     dl.set_epoch(epoch)  # accelerate re-sets the sampler's epoch from its own counter when iteration starts
     tally, self.partial, self.batch0 = EpochTally.from_state(self.partial) if self.partial else EpochTally(), None, 0
-    bar = tqdm(dl, total=self.steps_per_epoch, initial=first, disable=not (self.main and cfg.progress), desc=f'epoch {epoch}', leave=False)
+    bar = tqdm(dl, total=self.steps_per_epoch, initial=first, disable=not (self.main and cfg.progress),
+               desc=f'epoch {epoch}', leave=False)
     for b, batch in enumerate(bar, start=first):
         parts = self.one_batch(batch, epoch, b, tally)
         if parts: bar.set_postfix(loss=f"{parts['loss'].item():.3f}", clips_s=f'{tally.clips / tally.elapsed():.1f}')
-        if cfg.save_every and (b + 1) % cfg.save_every == 0 and b + 1 < self.steps_per_epoch: self.save(epoch, b + 1, tally)
+        if cfg.save_every and (b + 1) % cfg.save_every == 0 and b + 1 < self.steps_per_epoch:
+            self.save(epoch, b + 1, tally)
     return tally
 
 # %% ../nbs/04_train.ipynb #44c4cc73
@@ -671,7 +713,8 @@ def validate(self:Trainer) -> dict:
         got = dict(region=batch['region'], region_pred=out['region_logits'].argmax(1), action=batch['action'],
                    action_pred=out['action_logits'].argmax(1))
         if out['z_t'] is not None:
-            got.update(z_v=out['z_v'].float(), z_t=out['z_t'].float(), text_id=text_ids_of(batch['text']).to(self.acc.device))
+            got.update(z_v=out['z_v'].float(), z_t=out['z_t'].float(),
+                       text_id=text_ids_of(batch['text']).to(self.acc.device))
         for k, v in self.acc.gather_for_metrics(got).items(): keep.setdefault(k, []).append(v.cpu())
     self.step.train()
     return validation_metrics({k: torch.cat(v) for k, v in keep.items()}, len(self.seen)) if keep else {}
@@ -687,10 +730,13 @@ def save(self:Trainer, epoch:int, batch:int, # where a resume starts
          tally:EpochTally=None): # the running sums of an unfinished epoch
     "Write the checkpoint, refusing non-finite values (the previous checkpoint then stays)."
     partial = tally.state(self.count(sum(tally.skipped.values()))) if tally else None
-    state = dict(step=self.acc.unwrap_model(self.step).state_dict(), optimizer=self.opt.state_dict(), epoch=epoch, batch=batch,
-                 steps=self.steps, history=self.history, partial=partial, rng=rng_state(), config=self.cfg.as_dict(), data=self.data_id)
+    state = dict(step=self.acc.unwrap_model(self.step).state_dict(), optimizer=self.opt.state_dict(),
+                 epoch=epoch, batch=batch,
+                 steps=self.steps, history=self.history, partial=partial, rng=rng_state(), config=self.cfg.as_dict(),
+                 data=self.data_id)
     bad = first_nonfinite({'step': state['step'], 'optimizer': state['optimizer']})
-    if bad: raise FloatingPointError(f'refusing to checkpoint non-finite values ({bad}) at epoch {epoch}, batch {batch}; ' + self.last_good_state())
+    if bad: raise FloatingPointError(f'refusing to checkpoint non-finite values ({bad}) at epoch '
+                                     f'{epoch}, batch {batch}; ' + self.last_good_state())
     self.acc.wait_for_everyone()
     if self.main: self.run.save_checkpoint(state)
     self.saved_steps = self.steps
@@ -699,7 +745,8 @@ def save(self:Trainer, epoch:int, batch:int, # where a resume starts
 @patch
 def end_epoch(self:Trainer, epoch:int, tally:EpochTally):
     "Record the epoch's metrics, then checkpoint."
-    if not tally.sums['n']: raise RuntimeError(f"epoch {epoch}: no batch could be used; skipped clips by reason: {dict(tally.skipped)}")
+    if not tally.sums['n']:
+        raise RuntimeError(f"epoch {epoch}: no batch could be used; skipped clips by reason: {dict(tally.skipped)}")
     seconds = tally.elapsed()
     m = {'epoch': epoch + 1, 'step': (epoch + 1) * self.steps_per_epoch, 'lr': self.opt.param_groups[0]['lr'],
          'train_clips_per_s': tally.clips / seconds, 'train_time_s': seconds, **tally.means(), **self.validate(),
@@ -718,8 +765,8 @@ def export(self:Trainer):
     "Write `encoder.safetensors`; close the trackers."
     if self.main:
         enc, c = self.acc.unwrap_model(self.step).model.video_encoder, self.cfg
-        self.run.export_encoder(enc, dict(backbone=c.backbone, feature_dim=enc.feature_dim, frames=c.frames, clip_fps=c.clip_fps,
-                                          short_side=c.short_side, crop=c.crop, variant=c.variant))
+        self.run.export_encoder(enc, dict(backbone=c.backbone, feature_dim=enc.feature_dim, frames=c.frames,
+                                          clip_fps=c.clip_fps, short_side=c.short_side, crop=c.crop, variant=c.variant))
     if self.cfg.tensorboard: self.acc.end_training()
     self.acc.wait_for_everyone()
 
@@ -730,7 +777,8 @@ def fit(self:Trainer) -> list:
     self.setup()
     ck = self.open_run()
     self.build_data(ck); self.build_model(); self.build_loaders(); self.restore(ck)
-    if self.cfg.tensorboard: self.acc.init_trackers('clap', config={k: v for k, v in self.cfg.as_dict().items() if isinstance(v, (int, float, str, bool))})
+    if self.cfg.tensorboard: self.acc.init_trackers('clap', config={k: v for k, v in self.cfg.as_dict().items()
+                                                                    if isinstance(v, (int, float, str, bool))})
     for epoch in range(self.epoch0, self.cfg.epochs): self.end_epoch(epoch, self.one_epoch(epoch))
     self.export()
     return self.history
@@ -759,7 +807,9 @@ def plot_metrics(run:str|Path, # a run folder (with `metrics.jsonl`)
 # %% ../nbs/04_train.ipynb #1e86b2fd
 @call_parse
 @preset_flags(TrainConfig)
-def train(preset:str='default', # 'default' (embedded dataset, 2 CPU cores, ~10 min), 'paper' (section 4.1) or 'tiny' (tests)
-          **settings): # any `TrainConfig` setting; a setting not given (None) takes the preset's value
+def train(
+    preset:str='default', # 'default' (embedded dataset, 2 CPU cores, ~10 min), 'paper' (section 4.1) or 'tiny' (tests)
+    **settings, # any `TrainConfig` setting; a setting not given (None) takes the preset's value
+):
     "Post-pre-train a video encoder with CLAP (or one of its variants); returns the metrics of every epoch."
     return Trainer(TrainConfig.from_preset(preset, **{k: v for k, v in settings.items() if v is not None})).fit()
