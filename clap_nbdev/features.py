@@ -71,7 +71,8 @@ def clip_grid(n_frames:int, # frames in the video
     res = resampled_frames(n_frames, fps, spec.clip_fps)
     T = feature_count(len(res), spec.frames, stride)
     if T == 0:
-        if short != 'pad': raise VideoError(path, f'shorter than one clip: {len(res)} frames at {spec.clip_fps:g} fps, a clip needs {spec.frames}')
+        if short != 'pad': raise VideoError(path, f'shorter than one clip: {len(res)} frames at {spec.clip_fps:g} fps, '
+                                                  f'a clip needs {spec.frames}')
         return np.r_[res, np.full(spec.frames - len(res), res[-1])][None], np.array([[0., n_frames / fps]]), True
     idx = res[np.arange(T)[:, None] * stride + np.arange(spec.frames)]
     start = idx[:, 0] / fps
@@ -90,7 +91,8 @@ class VideoClips:
         m = probe_video(path)
         self.size = resized_size(m.width, m.height, spec.short_side)
         try: self.vr = decord.VideoReader(str(path), width=self.size[0], height=self.size[1], num_threads=num_threads)
-        except Exception as e: raise VideoError(path, f'cannot open (corrupt or truncated?): {str(e).splitlines()[0][:200]}') from None
+        except Exception as e:
+            raise VideoError(path, f'cannot open (corrupt or truncated?): {str(e).splitlines()[0][:200]}') from None
         self.fps, self.n_frames = float(self.vr.get_avg_fps()), len(self.vr)
         if not self.fps > 0: raise VideoError(path, f'bad frame rate {self.fps}')
         self.idx, self.spans, self.padded = clip_grid(self.n_frames, self.fps, spec, self.stride, short, str(path))
@@ -102,9 +104,11 @@ class VideoClips:
                     padded=self.padded, spans=np.round(self.spans, 4).tolist())
     def _decode(self, want):
         try: x = self.vr.get_batch(want.tolist()).asnumpy()
-        except Exception as e: raise VideoError(self.path, f'decode error (corrupt?): {str(e).splitlines()[0][:200]}') from None
+        except Exception as e:
+            raise VideoError(self.path, f'decode error (corrupt?): {str(e).splitlines()[0][:200]}') from None
         w, h = self.size
-        if x.shape != (len(want), h, w, 3): raise VideoError(self.path, f'decoded {x.shape}, expected {(len(want), h, w, 3)}')
+        if x.shape != (len(want), h, w, 3):
+            raise VideoError(self.path, f'decoded {x.shape}, expected {(len(want), h, w, 3)}')
         return to_clip(x, self.spec)  # C x N x crop x crop: each frame cropped and normalised once
     def __iter__(self):
         have_idx, have = np.zeros(0, np.int64), None  # decoded frames that later clips may still need
@@ -113,7 +117,8 @@ class VideoClips:
             need = np.unique(rows)
             new = need[need > have_idx[-1]] if len(have_idx) else need  # only ever forward: no seek back
             keep = have_idx >= need[0]
-            parts = ([have[:, torch.from_numpy(keep)]] if keep.any() else []) + ([self._decode(new)] if len(new) else [])
+            parts = ([have[:, torch.from_numpy(keep)]] if keep.any() else []) + ([self._decode(new)]
+                                                                                 if len(new) else [])
             have, have_idx = torch.cat(parts, 1) if len(parts) > 1 else parts[0], np.r_[have_idx[keep], new]
             yield have[:, torch.from_numpy(np.searchsorted(have_idx, rows))].permute(1, 0, 2, 3, 4).contiguous()
 
@@ -128,9 +133,11 @@ def weights_hash(sd:dict) -> str: # a state_dict
         h.update(sd[k].detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()[:12]
 
-def load_encoder(weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.safetensors`, another state_dict file, or None (random)
-                 backbone:str=None, # architecture where the weights do not name it (default: 'r2plus1d_18')
-                 seed:int=0): # seed of the random initialisation (no weights)
+def load_encoder(
+    weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.safetensors`, another state_dict file, or None (random)
+    backbone:str=None, # architecture where the weights do not name it (default: 'r2plus1d_18')
+    seed:int=0, # seed of the random initialisation (no weights)
+):
     "The video encoder (returns `h_v`; eval mode) and what is known of it: backbone, source, training geometry, hash."
     p = Path(weights) if weights is not None else None
     if p is not None and p.is_dir():
@@ -151,7 +158,8 @@ def load_encoder(weights:str|Path=None, # run folder, `checkpoint.pt`, `encoder.
         name = backbone or cfg.get('backbone') or 'r2plus1d_18'
         enc = build_video_resnet(name)
         load_strict(enc, sd, name, p)
-        meta = dict({k: cfg[k] for k in GEOMETRY_KEYS + ('variant',) if k in cfg}, backbone=name, weights=str(p), epoch=ck.get('epoch'))
+        meta = dict({k: cfg[k] for k in GEOMETRY_KEYS + ('variant',) if k in cfg}, backbone=name, weights=str(p),
+                    epoch=ck.get('epoch'))
     elif p.suffix == '.safetensors':
         from safetensors import safe_open
         with safe_open(str(p), 'pt') as f: md = {k: json.loads(v) for k, v in (f.metadata() or {}).items()}
@@ -173,7 +181,8 @@ def resolve_spec(meta:dict=None, # from `load_encoder`: the training geometry, w
     "Clip geometry: each value given, else the weights' training geometry, else `ClipSpec()`'s (TSP: 16 frames at 15 fps, 128/112)."
     meta, d = meta or {}, ClipSpec()
     def pick(v, k, default): return v if v is not None else meta.get(k, default)
-    return ClipSpec(frames=int(pick(frames, 'frames', d.frames)), clip_fps=float(pick(clip_fps, 'clip_fps', d.clip_fps)),
+    return ClipSpec(frames=int(pick(frames, 'frames', d.frames)),
+                    clip_fps=float(pick(clip_fps, 'clip_fps', d.clip_fps)),
                     short_side=int(pick(short_side, 'short_side', d.short_side)), crop=int(pick(crop, 'crop', d.crop)))
 
 # %% ../nbs/05_features.ipynb #eed8b25d
@@ -235,10 +244,12 @@ def load_features(path:str|Path) -> Features: # an output folder, a `features.h5
     info = json.loads(side.read_text()) if side.exists() else {}
     if p.suffix == '.h5' and p.is_file():
         try: f = h5py.File(p, 'r')
-        except OSError as e: raise OSError(f'{p} is unreadable ({str(e).splitlines()[0][:120]}): run the same extraction '
-                                           f'again to rebuild it from the npy/ files beside it') from None
+        except OSError as e:
+            raise OSError(f'{p} is unreadable ({str(e).splitlines()[0][:120]}): run the same extraction '
+                          f'again to rebuild it from the npy/ files beside it') from None
         with f: return Features({k: f[k][()] for k in f}, info=info)
-    if p.is_dir() and any(p.glob('v_*.npy')): return Features({q.stem: np.load(q) for q in sorted(p.glob('v_*.npy'))}, info=info)
+    if p.is_dir() and any(p.glob('v_*.npy')):
+        return Features({q.stem: np.load(q) for q in sorted(p.glob('v_*.npy'))}, info=info)
     raise FileNotFoundError(f'{path}: no features.h5 or v_<id>.npy files')
 
 # %% ../nbs/05_features.ipynb #idex0001
@@ -335,7 +346,8 @@ def _check_dataset(out:Path, roots:list, held:dict) -> list:
     if same and not changed: return sorted(set(old) | set(new))  # the same files, found at a new place
     why = (f'{len(changed)} of its videos (e.g. {changed[0]}) are other files than the ones extracted' if changed
            else 'none of its videos is one extracted there')
-    raise ValueError(f'{out} holds features of the videos in {", ".join(old)}; this run reads {", ".join(new)} and {why}: '
+    raise ValueError(f'{out} holds features of the videos in {", ".join(old)}; this run reads '
+                     f'{", ".join(new)} and {why}: '
                      f'another dataset. Use another output folder (--out), or delete {out} to start over')
 
 # %% ../nbs/05_features.ipynb #c30b0001
@@ -346,7 +358,8 @@ def _open_folder(out:Path, settings:dict, videos, paths:dict, key:dict, state, r
         (out / 'meta').mkdir(exist_ok=True)
         for t in list(out.glob('.*.tmp')) + list(out.glob('*/.*.tmp')): t.unlink(missing_ok=True)  # a killed run's
         if not (out / 'settings.json').exists(): _save_json(out / 'settings.json', settings)
-        if not (out / 'sources.json').exists(): _save_json(out / 'sources.json', dict(roots=_source_roots(videos, paths)))
+        if not (out / 'sources.json').exists():
+            _save_json(out / 'sources.json', dict(roots=_source_roots(videos, paths)))
     state.wait_for_everyone()
     _check_settings(out, settings)
     in_h5 = _h5_keys(out / 'features.h5')
@@ -360,7 +373,8 @@ def _open_folder(out:Path, settings:dict, videos, paths:dict, key:dict, state, r
     if state.is_main_process:
         _save_json(out / 'sources.json', dict(roots=roots))
         for v in changed:  # its features are of the old file: forgotten, so the new one is extracted
-            log.warning('%s is not the file extracted before (another size, or other times and bytes; or not recorded): extracted again', paths[v])
+            log.warning('%s is not the file extracted before (another size, or other times and bytes; or not '
+                        'recorded): extracted again', paths[v])
             (out / 'meta' / f'{key[v]}.json').unlink(missing_ok=True)
             (out / 'npy' / f'{key[v]}.npy').unlink(missing_ok=True)
         if changed: report['extracted again (video file changed)'] = len(changed)
@@ -379,8 +393,10 @@ def _check_space(folder:Path, need:int, what:str):
     free = shutil.disk_usage(folder).free
     if free < need:
         raise OSError(errno.ENOSPC, f'no space left on device in {folder}: {what} needs about {need / 2**20:.1f} MB, '
-                                    f'{free / 2**20:.1f} MB are free. The .npy files in {folder / "npy"} are kept: free some space '
-                                    f'and run the same command again (it resumes and only merges), or pass --no-h5 to keep the .npy files only')
+                                    f'{free / 2**20:.1f} MB are free. The .npy files in {folder / "npy"} are '
+                                    'kept: free some space '
+                                    f'and run the same command again (it resumes and only merges), or pass --no-h5 to '
+                                    f'keep the .npy files only')
 
 def _write_missing(out:Path, expected:set) -> list:
     "Write `npy/missing_files.txt` (OpenTAD's block list): every expected video (bare id) without its `.npy` here, one per line."
@@ -395,7 +411,8 @@ def _merge(out:Path, settings:dict, h5:bool, keep_npy:bool, expected:set=()) -> 
     "Write `features.h5` anew from every finished video of `out` and OpenTAD's block list; their sidecar entries."
     npy, h5_path, L = out / 'npy', out / 'features.h5', settings['resample']
     old_keys = _h5_keys(h5_path) or set()  # unreadable: rebuilt from the npy files alone
-    keys = sorted(p.stem for p in (out / 'meta').glob('v_*.json') if (npy / f'{p.stem}.npy').exists() or p.stem in old_keys)
+    keys = sorted(p.stem for p in (out / 'meta').glob('v_*.json') if (npy / f'{p.stem}.npy').exists()
+                  or p.stem in old_keys)
     vids = {k: json.loads((out / 'meta' / f'{k}.json').read_text()) for k in keys}
     if h5:
         _check_space(out, _merged_bytes(vids, settings), f'merging {len(keys)} videos into {h5_path.name}')
@@ -406,7 +423,8 @@ def _merge(out:Path, settings:dict, h5:bool, keep_npy:bool, expected:set=()) -> 
                     if (npy / f'{k}.npy').exists():
                         x = np.load(npy / f'{k}.npy')
                         f.create_dataset(k, data=resample(x, L) if L else x)
-                    else: f.create_dataset(k, data=old[k][()])  # only in the previous file (npy removed), already resampled
+                    # only in the previous file (npy removed), already resampled
+                    else: f.create_dataset(k, data=old[k][()])
         atomic_write(h5_path, write)
     if not keep_npy:
         for k in keys: (npy / f'{k}.npy').unlink(missing_ok=True)
@@ -419,7 +437,8 @@ def _as_encoder(encoder, backbone:str, seed:int) -> tuple:
     if isinstance(encoder, tuple): return encoder
     if isinstance(encoder, nn.Module):
         enc = getattr(encoder, 'video_encoder', encoder)
-        return enc, dict(backbone=type(enc).__name__, weights='module', feature_dim=enc.feature_dim, weights_sha1=weights_hash(enc.state_dict()))
+        return enc, dict(backbone=type(enc).__name__, weights='module', feature_dim=enc.feature_dim,
+                         weights_sha1=weights_hash(enc.state_dict()))
     return load_encoder(encoder, backbone, seed)
 
 def _encode_batch(enc:nn.Module, x:torch.Tensor, device, bf16:bool, channels_last:bool) -> np.ndarray:
@@ -430,17 +449,20 @@ def _encode_batch(enc:nn.Module, x:torch.Tensor, device, bf16:bool, channels_las
 
 def _skip(key:dict, vid:str, path:str, problem:str, skipped:list, report:Counter):
     "Count, log and list a video the decoder gave up on."
-    report['skipped: shorter than one clip' if problem.startswith('shorter than one clip') else 'skipped: unreadable'] += 1
+    report['skipped: shorter than one clip' if problem.startswith('shorter than one clip')
+           else 'skipped: unreadable'] += 1
     skipped.append(dict(video=key[vid], file=path, problem=problem))
     log.warning('skipped %s: %s', path, problem)
 
-def _encode_videos(mine:list, enc:nn.Module, spec:ClipSpec, stride:int, batch_size:int, short:str, num_threads:int, prefetch:int,
+def _encode_videos(mine:list, enc:nn.Module, spec:ClipSpec, stride:int, batch_size:int, short:str,
+                   num_threads:int, prefetch:int,
                    bf16:bool, channels_last:bool, state, progress:bool, report:Counter, out:Path, key:dict) -> tuple:
     """Encode this process's videos while a thread decodes the next batches: `(results, skipped)`, each finished video saved
     to `out` (meta first, then the `.npy` that marks it done) or, with no `out`, kept in `results`."""
     skipped, results, cur = [], [], {}
     q, stop = queue.Queue(maxsize=max(prefetch, 1)), threading.Event()
-    producer = threading.Thread(target=_produce, args=(mine, spec, stride, batch_size, short, num_threads, q, stop), daemon=True)
+    producer = threading.Thread(target=_produce,
+                                args=(mine, spec, stride, batch_size, short, num_threads, q, stop), daemon=True)
     bar = tqdm(total=len(mine), desc='videos', leave=False) if progress and state.is_main_process else None
     producer.start()
     try:
@@ -476,36 +498,41 @@ def _gather_run(report:Counter, skipped:list, seconds:float, results:list, state
     if results is not None: results = sorted(gather_object(results), key=lambda r: r[0])
     total = sum((Counter(r['report']) for r in ranks), Counter())
     secs = max(r['seconds'] for r in ranks)
-    run = dict(counts={k: total[k] for k in sorted(total)}, skipped=sorted((s for r in ranks for s in r['skipped']), key=lambda s: s['video']),
-               seconds=round(secs, 3), clips_per_s=round(total['clips'] / secs, 2) if total['clips'] and secs > 0 else None,
+    run = dict(counts={k: total[k] for k in sorted(total)},
+               skipped=sorted((s for r in ranks for s in r['skipped']), key=lambda s: s['video']),
+               seconds=round(secs, 3),
+               clips_per_s=round(total['clips'] / secs, 2) if total['clips'] and secs > 0 else None,
                processes=state.num_processes, clips_per_process=[r['report'].get('clips', 0) for r in ranks])
     if run['skipped'] and state.is_main_process:
-        log.warning('not extracted (%d): %s', len(run['skipped']), '; '.join(f"{s['file']}: {s['problem']}" for s in run['skipped']))
+        log.warning('not extracted (%d): %s', len(run['skipped']),
+                    '; '.join(f"{s['file']}: {s['problem']}" for s in run['skipped']))
     return run, results
 
 #| export
 # Long only by its signature (20 settings, one docmented line each); the body is the named steps above, about 30 lines.
-def extract_features(videos, # folder of videos, dataset folder (with `videos/`), bare id -> path dict, or list of paths
-                     # an `nn.Module` returning `h_v` (or a `CLAPModel`), a `load_encoder` pair, weights for `load_encoder`, or None (random)
-                     encoder=None,
-                     spec:ClipSpec=None, # clip geometry (default: the weights' training geometry, else TSP's)
-                     stride:int=None, # resampled frames between features (default: `spec.frames`, clips back to back)
-                     out:str|Path=None, # output folder (resumable); None: return the features in memory
-                     batch_size:int=32, # clips per forward pass
-                     bf16:bool=False, # bfloat16 autocast
-                     channels_last:bool=False, # channels_last_3d memory format
-                     h5:bool=True, # write the merged `features.h5`
-                     keep_npy:bool=True, # keep `npy/v_<id>.npy` after merging
-                     resample_to:int=0, # resample the HDF5 (or returned) features to this many steps (0: as extracted)
-                     short:str='pad', # video shorter than one clip: 'pad' (one clip, last frame repeated) or 'skip'
-                     backbone:str=None, # architecture where the weights do not name it
-                     seed:int=0, # random initialisation seed (no weights)
-                     subset:str=None, # only this subset of the dataset folder's annotations
-                     max_videos:int=0, # only the first N videos (0: all)
-                     num_threads:int=1, # decoder threads
-                     prefetch:int=4, # decoded batches queued ahead of the encoder
-                     state=None, # an `Accelerator` or `PartialState` (default: `PartialState()`): device and processes
-                     progress:bool=False): # progress bar on the main process
+def extract_features(
+    videos, # folder of videos, dataset folder (with `videos/`), bare id -> path dict, or list of paths
+    # an `nn.Module` returning `h_v` (or a `CLAPModel`), a `load_encoder` pair, weights for `load_encoder`, or None (random)
+    encoder=None,
+    spec:ClipSpec=None, # clip geometry (default: the weights' training geometry, else TSP's)
+    stride:int=None, # resampled frames between features (default: `spec.frames`, clips back to back)
+    out:str|Path=None, # output folder (resumable); None: return the features in memory
+    batch_size:int=32, # clips per forward pass
+    bf16:bool=False, # bfloat16 autocast
+    channels_last:bool=False, # channels_last_3d memory format
+    h5:bool=True, # write the merged `features.h5`
+    keep_npy:bool=True, # keep `npy/v_<id>.npy` after merging
+    resample_to:int=0, # resample the HDF5 (or returned) features to this many steps (0: as extracted)
+    short:str='pad', # video shorter than one clip: 'pad' (one clip, last frame repeated) or 'skip'
+    backbone:str=None, # architecture where the weights do not name it
+    seed:int=0, # random initialisation seed (no weights)
+    subset:str=None, # only this subset of the dataset folder's annotations
+    max_videos:int=0, # only the first N videos (0: all)
+    num_threads:int=1, # decoder threads
+    prefetch:int=4, # decoded batches queued ahead of the encoder
+    state=None, # an `Accelerator` or `PartialState` (default: `PartialState()`): device and processes
+    progress:bool=False, # progress bar on the main process
+):
     "Features `h_v` of every video, one per `stride` resampled frames: a `Features` dict, or the `out` folder's path."
     if short not in ('pad', 'skip'): raise ValueError(f"short must be 'pad' or 'skip', got {short!r}")
     if out is not None and not (h5 or keep_npy): raise ValueError('h5=False with keep_npy=False would keep nothing')
@@ -519,14 +546,15 @@ def extract_features(videos, # folder of videos, dataset folder (with `videos/`)
     key = {v: prefixed_id(v) for v in paths}
     out, done, report = (Path(out) if out is not None else None), set(), Counter()
     if out is not None: done = _open_folder(out, settings, videos, paths, key, state, report)
-    todo = sorted((v for v in paths if v not in done), key=lambda v: (-(paths[v].stat().st_size if paths[v].exists() else 0), v))
+    todo = sorted((v for v in paths if v not in done),
+                  key=lambda v: (-(paths[v].stat().st_size if paths[v].exists() else 0), v))
     # biggest first, dealt out to the processes
     mine = [(v, paths[v]) for v in todo[state.process_index::state.num_processes]]
     enc = enc.to(state.device).eval()
     if channels_last: enc = enc.to(memory_format=torch.channels_last_3d)
     t0 = time.time()
-    results, skipped = _encode_videos(mine, enc, spec, stride, batch_size, short, num_threads, prefetch, bf16, channels_last,
-                                      state, progress, report, out, key)
+    results, skipped = _encode_videos(mine, enc, spec, stride, batch_size, short, num_threads, prefetch, bf16,
+                                      channels_last, state, progress, report, out, key)
     seconds = time.time() - t0
     if state.is_main_process: report.update({'videos': len(paths), 'already done (resumed)': len(done)})
     run, results = _gather_run(report, skipped, seconds, results if out is None else None, state)
@@ -546,19 +574,23 @@ def _actionformer_yaml(cfg:dict, hdf5:str=None) -> str:
     "ActionFormer's dataset lines for these features (its `configs/anet_tsp.yaml` gives the rest)."
     alt = f'# feat_folder may also be the HDF5 file: {hdf5}\n' if hdf5 else ''
     keys = ''.join(f'  {k}: {_num(v)},\n' for k, v in cfg.items())
-    return (f'# ActionFormer: these lines replace the dataset part of configs/anet_tsp.yaml (written by clap_nbdev.features)\n'
+    return (f'# ActionFormer: these lines replace the dataset part of configs/anet_tsp.yaml (written by '
+            f'clap_nbdev.features)\n'
             f'# num_classes: 1 trains class-agnostic proposals, as anet_tsp.yaml does\n{alt}'
             f"dataset_name: anet\ntrain_split: ['training']\nval_split: ['validation']\n"
             f'dataset: {{\n{keys}  trunc_thresh: 0.5,\n  crop_ratio: [0.9, 1.0],\n  max_seq_len: 768,\n}}\n')
 
 def _opentad_py(annotations:Path, out:Path, classes:Path, info:dict) -> str:
     "OpenTAD's dataset lines for these features (its `features_tsp_pad.py` gives the rest)."
-    return (f'# OpenTAD: these lines replace the head of configs/_base_/datasets/activitynet-1.3/features_tsp_pad.py (written by clap_nbdev.features)\n'
+    return (f'# OpenTAD: these lines replace the head of configs/_base_/datasets/activitynet-1.3/features_tsp_pad.py '
+            f'(written by clap_nbdev.features)\n'
             f'annotation_path = "{annotations.resolve()}"\nclass_map = "{classes.resolve()}"\n'
             f'data_path = "{(out / "npy").resolve()}/"\nblock_list = data_path + "missing_files.txt"\n'
-            f'# in train, val and test: feature_stride=feature_stride, sample_stride=1, offset_frames=offset_frames, fps=fps,\n'
+            f'# in train, val and test: feature_stride=feature_stride, sample_stride=1, '
+            f'offset_frames=offset_frames, fps=fps,\n'
             f'# and dict(type="LoadFeats", feat_format="npy", prefix="v_") in every pipeline\n'
-            f'feature_stride, offset_frames, fps = {info["stride"]}, {_num(info["frames"] / 2)}, {_num(info["clip_fps"])}\n')
+            f'feature_stride, offset_frames, fps = {info["stride"]}, {_num(info["frames"] / 2)}, '
+            f'{_num(info["clip_fps"])}\n')
 
 def _hdf5_link(out:Path, dest:Path, info:dict):
     "`dest/features.hdf5` -> `features.h5` (ActionFormer opens HDF5 only from a path with `.hdf5` in it); None if unusable."
@@ -577,18 +609,22 @@ def toolkit_files(features:str|Path, # an output folder of `extract_features`
     out = Path(features)
     info = json.loads((out / 'features.json').read_text())
     have = {bare_id(p.stem) for p in (out / 'npy').glob('v_*.npy')}
-    if not have: raise FileNotFoundError(f'{out / "npy"}: no v_<id>.npy files; ActionFormer and OpenTAD read the features as extracted (keep_npy=True)')
+    if not have: raise FileNotFoundError(f'{out / "npy"}: no v_<id>.npy files; ActionFormer and OpenTAD read the '
+                                         'features as extracted (keep_npy=True)')
     raw = json.loads(Path(annotations).read_text())
-    if not isinstance(raw.get('database'), dict): raise ValueError(f"{annotations}: no 'database': not an ActivityNet annotation file")
+    if not isinstance(raw.get('database'), dict):
+        raise ValueError(f"{annotations}: no 'database': not an ActivityNet annotation file")
     db = {bare_id(k): v for k, v in raw['database'].items()}
     kept, dropped = {k: db[k] for k in sorted(db) if k in have}, sorted(set(db) - have)
     ids = class_index(a['label'] for v in kept.values() for a in v.get('annotations', []))
     dest = Path(dest) if dest is not None else out / 'toolkits'
     dest.mkdir(parents=True, exist_ok=True)
-    db_af = {k: dict(v, annotations=[dict(a, label_id=ids[a['label']]) for a in v.get('annotations', [])]) for k, v in kept.items()}
+    db_af = {k: dict(v, annotations=[dict(a, label_id=ids[a['label']]) for a in v.get('annotations', [])])
+             for k, v in kept.items()}
     _save_json(dest / 'actionformer_anet.json', dict(raw, database=db_af))
     atomic_write_text(dest / 'classes.txt', ''.join(f'{c}\n' for c in ids))  # line i: the class of label_id i
-    cfg = dict(json_file=os.path.abspath(dest / 'actionformer_anet.json'), feat_folder=os.path.abspath(out / 'npy'), file_prefix='v_',
+    cfg = dict(json_file=os.path.abspath(dest / 'actionformer_anet.json'), feat_folder=os.path.abspath(out / 'npy'),
+               file_prefix='v_',
                file_ext='.npy', num_classes=len(ids), input_dim=info['feature_dim'], feat_stride=info['stride'],
                num_frames=info['frames'], default_fps=info['clip_fps'])
     hdf5 = _hdf5_link(out, dest, info)
@@ -603,30 +639,35 @@ def _print_summary(out:Path, spec:ClipSpec, annotations:Path=None):
     "What an extraction into `out` did, in a few lines; with `annotations`, the toolkit files are written and listed too."
     info = json.loads((Path(out) / 'features.json').read_text())
     r = info['run']
-    print(f"{info['backbone']} ({info['weights']}), {spec.frames} frames at {spec.clip_fps:g} fps, short side {spec.short_side}, "
+    print(f"{info['backbone']} ({info['weights']}), {spec.frames} frames at {spec.clip_fps:g} fps, short "
+          f"side {spec.short_side}, "
           f"crop {spec.crop}, stride {info['stride']}: {len(info['videos'])} videos in {out}")
-    print(', '.join(f'{k}: {v}' for k, v in r['counts'].items()) + f" ({r['clips_per_s']} clips/s, {r['processes']} process(es))")
+    print(', '.join(f'{k}: {v}' for k, v in r['counts'].items())
+          + f" ({r['clips_per_s']} clips/s, {r['processes']} process(es))")
     for s in r['skipped']: print(f"skipped {s['file']}: {s['problem']}")
     if annotations is None: return
     t = toolkit_files(out, annotations)
-    print(f"ActionFormer and OpenTAD files in {t['folder']} ({len(t['classes'])} classes; {len(t['dropped'])} annotated videos "
+    print(f"ActionFormer and OpenTAD files in {t['folder']} ({len(t['classes'])} classes; "
+          f"{len(t['dropped'])} annotated videos "
           f"without features left out); OpenTAD's block list: {Path(out) / 'npy' / 'missing_files.txt'}")
 
 @call_parse
 @delegates(extract_features, but=['encoder', 'spec', 'state'])
-def extract(videos:str=None, # folder of videos, or a dataset folder with `videos/` (default: the embedded synthetic dataset)
-            # run folder, `checkpoint.pt`, `encoder.safetensors` or a state_dict file; none: random init (--seed)
-            weights:str=None,
-            out:str='features', # output folder: `features.h5`, `npy/v_<id>.npy`, `features.json`
-            frames:int=None, # frames per clip (default: the weights' training geometry, else 16)
-            clip_fps:float=None, # rate the clip's frames are sampled at (default: the weights', else 15)
-            short_side:int=None, # frames resized to this short side while decoding (default: the weights', else 128)
-            crop:int=None, # centre crop (default: the weights', else 112)
-            progress:bool=True, # progress bar (`--no-progress`: none)
-            # also write ActionFormer's annotations, the class list and ActionFormer/OpenTAD config lines into <out>/toolkits
-            toolkits:bool=False,
-            annotations:str=None, # the ActivityNet JSON for --toolkits (default: <videos>/activity_net.v1-3.min.json)
-            **kwargs):
+def extract(
+    videos:str=None, # folder of videos, or a dataset folder with `videos/` (default: the embedded synthetic dataset)
+    # run folder, `checkpoint.pt`, `encoder.safetensors` or a state_dict file; none: random init (--seed)
+    weights:str=None,
+    out:str='features', # output folder: `features.h5`, `npy/v_<id>.npy`, `features.json`
+    frames:int=None, # frames per clip (default: the weights' training geometry, else 16)
+    clip_fps:float=None, # rate the clip's frames are sampled at (default: the weights', else 15)
+    short_side:int=None, # frames resized to this short side while decoding (default: the weights', else 128)
+    crop:int=None, # centre crop (default: the weights', else 112)
+    progress:bool=True, # progress bar (`--no-progress`: none)
+    # also write ActionFormer's annotations, the class list and ActionFormer/OpenTAD config lines into <out>/toolkits
+    toolkits:bool=False,
+    annotations:str=None, # the ActivityNet JSON for --toolkits (default: <videos>/activity_net.v1-3.min.json)
+    **kwargs,
+):
     "Extract the `h_v` features of every video into `out`: resumable, shared out across `accelerate launch` processes."
     acc = Accelerator()
     check_world_size(acc.num_processes)
@@ -635,6 +676,7 @@ def extract(videos:str=None, # folder of videos, or a dataset folder with `video
     spec = resolve_spec(meta, frames, clip_fps, short_side, crop)
     with acc.main_process_first(): videos = videos or synth_dataset()  # generated once, by the main process
     ann = Path(annotations or Path(videos) / 'activity_net.v1-3.min.json')
-    if toolkits and not ann.is_file(): raise FileNotFoundError(f'--toolkits needs the annotations: no file {ann} (pass --annotations)')
+    if toolkits and not ann.is_file():
+        raise FileNotFoundError(f'--toolkits needs the annotations: no file {ann} (pass --annotations)')
     extract_features(videos, (enc, meta), spec, out=out, state=acc, progress=progress, **kwargs)
     if acc.is_main_process: _print_summary(out, spec, ann if toolkits else None)
