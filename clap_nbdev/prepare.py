@@ -30,8 +30,10 @@ from .utils import atomic_write_text, clean_stale_tmp, tmp_name
 log = logging.getLogger(__name__)
 
 # %% ../nbs/05a_prepare.ipynb #d472ebef
-def cfr_frames(timed, # `(time, frame, duration)` in presentation order: seconds from the first frame (Fractions: exact ties), duration or None
-               fps:int=30): # the output rate
+def cfr_frames(
+    timed, # `(time, frame, duration)` in presentation order: seconds from the first frame (Fractions: exact ties), duration or None
+    fps:int=30, # the output rate
+):
     "Resample a stream to a constant `fps`: output frame `k`, at `k / fps`, is the source frame nearest in time (ties: the later)."
     k, prev, gap = 0, None, None
     for t, frame, duration in timed:
@@ -64,7 +66,8 @@ def _timed(container, stream, size, path):
     t0, last, step = None, None, Fraction(1) / Fraction(stream.average_rate or 30)
     try:
         for f in container.decode(stream):
-            t = Fraction(f.pts) * stream.time_base if f.pts is not None else (last + step if last is not None else Fraction(0))
+            t = Fraction(f.pts) * stream.time_base if f.pts is not None else (last + step if last is not None
+                                                                              else Fraction(0))
             t0 = t if t0 is None else t0
             last = t
             duration = Fraction(f.duration) * stream.time_base if f.duration else None
@@ -101,7 +104,8 @@ def prepare_video(src:str|Path, # a raw video
                 out.metadata['comment'] = json.dumps({STAMP_KEY: _stamp(settings, src)})
                 o = out.add_stream('libx264', rate=fps)
                 o.width, o.height, o.pix_fmt, o.thread_count = size[0], size[1], 'yuv420p', threads
-                o.options = {'g': str(gop), 'keyint_min': str(gop), 'sc_threshold': '0', 'crf': str(crf), 'preset': preset}
+                o.options = {'g': str(gop), 'keyint_min': str(gop), 'sc_threshold': '0', 'crf': str(crf),
+                             'preset': preset}
                 n = 0
                 for frame in cfr_frames(_timed(inp, s, size, src), fps):
                     frame.pts, frame.time_base = n, Fraction(1, fps)
@@ -139,7 +143,8 @@ def _plan(files:list, dst:Path, settings:dict, report:Counter) -> list:
         stamp = read_stamp(out)
         if stamp is not None and {k: stamp.get(k) for k in settings} != settings:
             diff = '; '.join(f'{k}: {stamp.get(k)} there, {v} now' for k, v in settings.items() if stamp.get(k) != v)
-            raise ValueError(f'{out} was prepared with other settings ({diff}): use another output folder (--out), or delete {dst} to start over')
+            raise ValueError(f'{out} was prepared with other settings ({diff}): use another output folder (--out), or '
+                             f'delete {dst} to start over')
         if stamp is not None and stamp['source'] == _stamp(settings, f)['source']: report['already prepared'] += 1
         else:
             todo.append(f)
@@ -160,15 +165,17 @@ def _prepare_job(src:Path, dst:Path, kwargs:dict):
     except VideoError as e: return src, e.problem
 
 # %% ../nbs/05a_prepare.ipynb #30c9f8a8
-def prepare_videos(src:str|Path, # folder of raw videos, or a dataset folder with `videos/` (its annotations and captions are copied)
-                   out:str|Path, # output folder (the same layout); resumable
-                   short_side:int=128, # short side of the outputs; 0: each source's size
-                   fps:int=30, # constant output rate
-                   gop:int=16, # frames between keyframes
-                   crf:int=23, # H.264 quality
-                   preset:str='veryfast', # x264 speed preset
-                   workers:int=None, # parallel processes (default: the CPU count; 1: this process)
-                   progress:bool=False) -> dict: # a progress bar
+def prepare_videos(
+    src:str|Path, # folder of raw videos, or a dataset folder with `videos/` (its annotations and captions are copied)
+    out:str|Path, # output folder (the same layout); resumable
+    short_side:int=128, # short side of the outputs; 0: each source's size
+    fps:int=30, # constant output rate
+    gop:int=16, # frames between keyframes
+    crf:int=23, # H.264 quality
+    preset:str='veryfast', # x264 speed preset
+    workers:int=None, # parallel processes (default: the CPU count; 1: this process)
+    progress:bool=False,
+) -> dict: # a progress bar
     "Prepare every video of `src` into `out` (`prepare_video`), in parallel: the counts, the unreadable files and the time taken."
     src, out = Path(src), Path(out)
     vsrc, vdst = (src / 'videos', out / 'videos') if (src / 'videos').is_dir() else (src, out)
@@ -200,15 +207,17 @@ def prepare_videos(src:str|Path, # folder of raw videos, or a dataset folder wit
 
 # %% ../nbs/05a_prepare.ipynb #afd04a2c
 @call_parse
-def prepare_dataset(src:str=None, # folder of raw videos, or a dataset folder with videos/ (its annotations and captions/ are copied)
-         out:str=None, # output folder, in the same layout (resumable)
-         short_side:int=128, # short side of the outputs (0: each video's own size, made even)
-         fps:int=30, # constant output rate
-         gop:int=16, # frames between keyframes
-         crf:int=23, # H.264 quality (lower: better and larger)
-         preset:str='veryfast', # x264 speed preset
-         workers:int=None, # parallel processes (default: the CPU count)
-         progress:bool_arg=True): # progress bar
+def prepare_dataset(
+    src:str=None, # folder of raw videos, or a dataset folder with videos/ (its annotations and captions/ are copied)
+    out:str=None, # output folder, in the same layout (resumable)
+    short_side:int=128, # short side of the outputs (0: each video's own size, made even)
+    fps:int=30, # constant output rate
+    gop:int=16, # frames between keyframes
+    crf:int=23, # H.264 quality (lower: better and larger)
+    preset:str='veryfast', # x264 speed preset
+    workers:int=None, # parallel processes (default: the CPU count)
+    progress:bool_arg=True, # progress bar
+):
     "Re-encode a folder of raw videos for training and extraction: constant frame rate, short side, short keyframe interval, no audio."
     if not src or not out: raise SystemExit('--src (raw videos) and --out (prepared videos) are both needed')
     rec = prepare_videos(src, out, short_side, fps, gop, crf, preset, workers, progress)
