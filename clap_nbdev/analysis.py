@@ -55,23 +55,28 @@ if __name__ == '__main__' and '__file__' in globals():
     sys.exit(0)
 
 # %% ../nbs/06_analysis.ipynb #dbb4aec4
-def load_encoder(weights:str|Path|None='init', # 'init' (or None): random weights; else what `clap_nbdev.features.load_encoder` takes
-                 backbone:str=None, # architecture (default: the weights' metadata; needed for 'init')
-                 seed:int=0): # seeds the random initialisation of 'init'
+def load_encoder(
+    weights:str|Path|None='init', # 'init' (or None): random weights; else what `clap_nbdev.features.load_encoder` takes
+    backbone:str=None, # architecture (default: the weights' metadata; needed for 'init')
+    seed:int=0, # seeds the random initialisation of 'init'
+):
     "`clap_nbdev.features.load_encoder` (eval mode, metadata), with `'init'` for random weights, which must name their backbone."
     init = weights is None or str(weights) == 'init'
     if init and not backbone: raise ValueError("'init' (random weights) needs an architecture: pass backbone=")
     return features_encoder(None if init else weights, backbone, seed)
 
-def clip_spec_of(*metas:dict, # metadata of the encoders compared (`load_encoder`)
-                 **explicit) -> ClipSpec: # frames, clip_fps, short_side, crop given by the user (None: from the metadata)
+def clip_spec_of(
+    *metas:dict, # metadata of the encoders compared (`load_encoder`)
+    **explicit,
+) -> ClipSpec: # frames, clip_fps, short_side, crop given by the user (None: from the metadata)
     "One `ClipSpec` (one clip per segment) for all encoders: explicit values, else their metadata, which must agree."
     kw = {}
     for key in GEOMETRY_KEYS:  # the metadata's keys are `ClipSpec`'s argument names
         seen = {m[key] for m in metas if m.get(key) is not None}
         if explicit.get(key) is not None: kw[key] = explicit[key]
         elif len(seen) > 1:
-            raise ValueError(f'the encoders were trained on different clip geometry ({key}: {sorted(seen)}): pass {key}= to choose one')
+            raise ValueError(f'the encoders were trained on different clip geometry ({key}: {sorted(seen)}): pass '
+                             f'{key}= to choose one')
         elif seen: kw[key] = seen.pop()
     return ClipSpec(clips_per_segment=1, **kw)
 
@@ -86,7 +91,8 @@ class ClipTriple:
     bg: float # background clip
     length: float # clip duration, seconds
 
-SKIP_NO_FG, SKIP_FG_PAIR, SKIP_NO_BG = ('skipped: no foreground segment holds a clip', 'skipped: foreground cannot hold two non-overlapping clips',
+SKIP_NO_FG, SKIP_FG_PAIR, SKIP_NO_BG = ('skipped: no foreground segment holds a clip',
+                                        'skipped: foreground cannot hold two non-overlapping clips',
                                         'skipped: no background segment holds a clip')
 
 def _video_rng(seed, vid):
@@ -146,7 +152,8 @@ def sample_clips(segments:list, # `Segment`s (e.g. `make_segments`) of the video
             g = groups[rng.choice(len(groups), p=weights / weights.sum())] if same_instance else groups[0]
             pair = _fg_pair(rng, g, d, tries)
             if pair is None: break
-            triples.append(ClipTriple(vid, k, float(pair[0]), float(pair[1]), float(_uniform_start(bg, rng.random())), d))
+            triples.append(ClipTriple(vid, k, float(pair[0]), float(pair[1]),
+                                      float(_uniform_start(bg, rng.random())), d))
         if len(triples) < per_video:
             report[f'skipped: no non-overlapping foreground pair in {tries} tries'] += 1
             continue
@@ -184,7 +191,8 @@ def triple_features(encoders:dict, # name -> encoder
             try:
                 if t.video not in paths: raise VideoError(t.video, 'no video file')
                 if t.video not in metas: metas[t.video] = probe_video(paths[t.video])
-                cl = [to_clip(decode_frames(paths[t.video], metas[t.video], s, spec)[0], spec) for s in (t.fg1, t.fg2, t.bg)]
+                cl = [to_clip(decode_frames(paths[t.video], metas[t.video], s, spec)[0], spec)
+                      for s in (t.fg1, t.fg2, t.bg)]
             except VideoError as e:
                 bad.add(t.video)
                 report['triples skipped: unreadable video'] += 1
@@ -217,7 +225,8 @@ def gap_table(feats:dict, # `{name: [N, 3, D]}` from `triple_features`
     base = pd.DataFrame([dict(video=t.video, draw=t.draw, fg1=t.fg1, fg2=t.fg2, bg=t.bg) for t in triples],
                         columns=['video', 'draw', 'fg1', 'fg2', 'bg'])
     parts = [base.assign(encoder=n, **fg_distances(f[:, 0], f[:, 1], f[:, 2], normalize)) for n, f in feats.items()]
-    return pd.concat(parts, ignore_index=True)[['encoder', 'video', 'draw', 'fg1', 'fg2', 'bg', 'fg2fg', 'fg2bg', 'gap']]
+    return pd.concat(parts, ignore_index=True)[['encoder', 'video', 'draw', 'fg1', 'fg2', 'bg', 'fg2fg',
+                                                'fg2bg', 'gap']]
 
 def gap_summary(table:pd.DataFrame) -> pd.DataFrame: # from `gap_table`
     "Per encoder: triples, share of positive gaps, median and mean gap, median `fg2fg` and `fg2bg`."
@@ -238,24 +247,29 @@ def take_rows(rows:list, # row indices of every cluster (`cluster_rows`)
     "The rows of the clusters `idx`, a cluster drawn twice giving its rows twice."
     return np.concatenate([rows[i] for i in idx]) if len(idx) else np.zeros(0, int)
 
-def cluster_bootstrap(stat:Callable, # `stat(idx)` -> float: the statistic on the clusters `idx` (int array, repeats allowed)
-                      n:int, # number of clusters (e.g. videos)
-                      n_boot:int=2000, # resamples
-                      conf:float=0.95, # confidence of the percentile interval
-                      seed:int=0) -> Effect: # seeds `numpy.random.default_rng`
+def cluster_bootstrap(
+    stat:Callable, # `stat(idx)` -> float: the statistic on the clusters `idx` (int array, repeats allowed)
+    n:int, # number of clusters (e.g. videos)
+    n_boot:int=2000, # resamples
+    conf:float=0.95, # confidence of the percentile interval
+    seed:int=0,
+) -> Effect: # seeds `numpy.random.default_rng`
     "Percentile bootstrap over clusters: `stat` on `n_boot` resamples of the `n` clusters drawn with replacement."
     if n < 2: raise ValueError(f'cluster_bootstrap: needs at least 2 clusters, got {n}')
     if not 0 < conf < 1: raise ValueError(f'cluster_bootstrap: conf must lie strictly between 0 and 1, got {conf}')
     idx = np.random.default_rng(seed).integers(0, n, size=(n_boot, n))  # the draws of `stats.bootstrap_ci`
     boot = np.array([stat(i) for i in idx], np.float64)
     ok = np.isfinite(boot)
-    if not ok.all(): log.warning('cluster_bootstrap: %d of %d resamples gave no value and are left out', (~ok).sum(), n_boot)
+    if not ok.all():
+        log.warning('cluster_bootstrap: %d of %d resamples gave no value and are left out', (~ok).sum(), n_boot)
     boot = boot[ok]
-    if len(boot) < 2: raise ValueError(f'cluster_bootstrap: {len(boot)} of {n_boot} resamples gave a value: need at least 2')
+    if len(boot) < 2:
+        raise ValueError(f'cluster_bootstrap: {len(boot)} of {n_boot} resamples gave a value: need at least 2')
     lo, hi = np.quantile(boot, [(1 - conf) / 2, (1 + conf) / 2])
     p = min(1., 2 * min((boot <= 0).mean(), (boot >= 0).mean()))
     se = float(boot.std(ddof=1))
-    return Effect(float(stat(np.arange(n))), float(lo), float(hi), float(p), n, se * math.sqrt(n), 'cluster bootstrap', se, math.inf, conf)
+    return Effect(float(stat(np.arange(n))), float(lo), float(hi), float(p), n, se * math.sqrt(n), 'cluster bootstrap',
+                  se, math.inf, conf)
 
 # %% ../nbs/06_analysis.ipynb #cbeca634
 def _gap_stats(g:np.ndarray) -> dict:
@@ -269,7 +283,8 @@ def gap_intervals(table:pd.DataFrame, # from `gap_table`: every encoder on the s
     names = list(dict.fromkeys(table['encoder']))
     parts = [table[table['encoder'] == n].reset_index(drop=True) for n in names]
     for n, p in zip(names[1:], parts[1:]):
-        if not p[['video', 'draw']].equals(parts[0][['video', 'draw']]): raise ValueError(f'gap_intervals: {n!r} and {names[0]!r} were not measured on the same triples')
+        if not p[['video', 'draw']].equals(parts[0][['video', 'draw']]):
+            raise ValueError(f'gap_intervals: {n!r} and {names[0]!r} were not measured on the same triples')
     keys, rows = cluster_rows(parts[0]['video'].to_numpy())
     gaps = {n: p['gap'].to_numpy(np.float64) for n, p in zip(names, parts)}
     def row(stats):
@@ -294,13 +309,15 @@ def plot_gaps(table:pd.DataFrame, # from `gap_table`
     ax = ax or plt.subplots(figsize=(7.5, 4.2))[1]
     names = list(dict.fromkeys(table['encoder']))
     pal = dict(zip(names, sns.color_palette('colorblind', n_colors=len(names))))
-    sns.histplot(data=table, x='gap', hue='encoder', hue_order=names, palette=pal, bins=bins, element='step', alpha=.25, ax=ax)
+    sns.histplot(data=table, x='gap', hue='encoder', hue_order=names, palette=pal, bins=bins, element='step',
+                 alpha=.25, ax=ax)
     if ax.get_legend(): ax.get_legend().remove()  # the coloured summary lines below name the encoders
     ax.axvline(0, color='k', lw=.8)
     s = gap_summary(table)
     for k, n in enumerate(names):
         ax.axvline(s.loc[n, 'median'], color=pal[n], ls='--', lw=1.6, gid='median')
-        ax.text(.015, .975 - .07 * k, f"{n}: {s.loc[n, 'positive']:.0%} > 0, median {s.loc[n, 'median']:+.3f} (n={s.loc[n, 'n']})",
+        ax.text(.015, .975 - .07 * k,
+                f"{n}: {s.loc[n, 'positive']:.0%} > 0, median {s.loc[n, 'median']:+.3f} (n={s.loc[n, 'n']})",
                 transform=ax.transAxes, va='top', ha='left', color=pal[n], fontsize=9, fontweight='bold', gid='summary',
                 bbox=dict(facecolor='w', edgecolor='none', alpha=.8, pad=1))
     ax.set_ylim(0, ax.get_ylim()[1] * (1.1 + .08 * len(names)))  # headroom for the summary lines
@@ -352,28 +369,30 @@ def probe_subset(root:Path, db:dict, anet:Path, # from `read_dataset`
     return paths, vmeta, report
 
 # Long by its docmented signature (20 settings, one a line); the body is the figure's steps, named above.
-def compare_encoders(data:str|Path=None, # dataset folder (`activity_net.v1-3.min.json` + `videos/`); default: the embedded synthetic dataset
-                     # first encoder: 'init' (random weights of the second's architecture, `init_seed`) or a weights file
-                     encoder_a:str='init',
-                     # second encoder: a weights file (e.g. `runs/default/encoder.safetensors`, or .pth with `backbone`)
-                     encoder_b:str=None,
-                     names:str='init,CLAP', # the two encoders' names, comma separated (or a pair)
-                     subset:str='validation', # the videos analysed (the paper: validation)
-                     backbone:str=None, # architecture, where the files do not say (default: from their metadata)
-                     frames:int=None, # frames per clip (default: the encoders' metadata)
-                     clip_fps:float=None, # rate the clip's frames are sampled at (default: the encoders' metadata)
-                     short_side:int=None, # resize target of the short side (default: the encoders' metadata)
-                     crop:int=None, # centre crop (default: the encoders' metadata)
-                     per_video:int=1, # triples per video (the paper: 1)
-                     same_instance:bool=False, # both foreground clips from one instance
-                     normalize:bool=True, # distances on L2-normalised features
-                     seed:int=0, # seeds the clip positions
-                     init_seed:int=0, # seeds the 'init' encoder's weights
-                     batch_size:int=16, # triples per forward pass
-                     max_videos:int=None, # analyse only the first videos (sorted ids), for a quick look
-                     bins:int=30, # histogram bins
-                     out:str|Path=None, # save the figure here (PNG) if given
-                     n_boot:int=2000): # bootstrap resamples of the videos for the intervals (0: none)
+def compare_encoders(
+    data:str|Path=None, # dataset folder (`activity_net.v1-3.min.json` + `videos/`); default: the embedded synthetic dataset
+    # first encoder: 'init' (random weights of the second's architecture, `init_seed`) or a weights file
+    encoder_a:str='init',
+    # second encoder: a weights file (e.g. `runs/default/encoder.safetensors`, or .pth with `backbone`)
+    encoder_b:str=None,
+    names:str='init,CLAP', # the two encoders' names, comma separated (or a pair)
+    subset:str='validation', # the videos analysed (the paper: validation)
+    backbone:str=None, # architecture, where the files do not say (default: from their metadata)
+    frames:int=None, # frames per clip (default: the encoders' metadata)
+    clip_fps:float=None, # rate the clip's frames are sampled at (default: the encoders' metadata)
+    short_side:int=None, # resize target of the short side (default: the encoders' metadata)
+    crop:int=None, # centre crop (default: the encoders' metadata)
+    per_video:int=1, # triples per video (the paper: 1)
+    same_instance:bool=False, # both foreground clips from one instance
+    normalize:bool=True, # distances on L2-normalised features
+    seed:int=0, # seeds the clip positions
+    init_seed:int=0, # seeds the 'init' encoder's weights
+    batch_size:int=16, # triples per forward pass
+    max_videos:int=None, # analyse only the first videos (sorted ids), for a quick look
+    bins:int=30, # histogram bins
+    out:str|Path=None, # save the figure here (PNG) if given
+    n_boot:int=2000, # bootstrap resamples of the videos for the intervals (0: none)
+):
     "Fig. 2a: sample, encode and plot `fg2bg - fg2fg` for two encoders; returns the figure, tables, intervals, report, triples, features."
     if encoder_b is None: raise ValueError('Fig. 2a compares two encoders: pass encoder_b= (a weights file)')
     names, weights = _names(names), (encoder_a, encoder_b)
@@ -388,7 +407,8 @@ def compare_encoders(data:str|Path=None, # dataset folder (`activity_net.v1-3.mi
     report.update(frep)
     table = gap_table(feats, kept, normalize)
     n_vid = table['video'].nunique()
-    title = (f"{subset}: {n_vid} videos, {len(kept)} triples ({per_video}/video), {'L2-normalised' if normalize else 'raw'} "
+    title = (f"{subset}: {n_vid} videos, {len(kept)} triples ({per_video}/video), "
+             f"{'L2-normalised' if normalize else 'raw'} "
              f"features, clips {spec.frames}x{spec.crop}x{spec.crop} @ {spec.clip_fps:g} fps")
     fig = plot_gaps(table, bins, title, out=out)
     intervals = gap_intervals(table, n_boot, seed=seed) if n_boot and n_vid >= 2 else None
@@ -413,7 +433,8 @@ def load_predictions(src) -> dict: # a prediction JSON file, or its loaded dict
             seg = p.get('segment') if isinstance(p, dict) else None
             if not (isinstance(seg, (list, tuple)) and len(seg) == 2 and all(isinstance(x, (int, float)) for x in seg)
                     and isinstance(p.get('score'), (int, float))):
-                raise ValueError(f'{name}: video {vid}, prediction {i}: needs "segment": [start, end] and a numeric "score", got {p!r}')
+                raise ValueError(f'{name}: video {vid}, prediction {i}: needs "segment": [start, end] and a '
+                                 f'numeric "score", got {p!r}')
         out.setdefault(bare_id(vid), []).extend(preds)
     return out
 
@@ -464,8 +485,10 @@ def plot_intervals(frames:np.ndarray, # `[n, H, W, 3]` uint8 frames at the centr
         for (s, e), r in zip(tracks[t], rows):
             s, e, yy = float(s), float(e), y - r
             ax.barh(yy, e - s, left=s, height=.42, color=c, alpha=.15, gid='interval')
-            ax.annotate('', xy=(e, yy), xytext=(s, yy), arrowprops=dict(arrowstyle='<|-|>', color=c, lw=1.6, shrinkA=0, shrinkB=0))
-            ax.text((s + e) / 2, yy + .24, f'[{s:.1f}, {e:.1f}]', ha='center', va='bottom', fontsize=8, color=c, gid='interval_label')
+            ax.annotate('', xy=(e, yy), xytext=(s, yy),
+                        arrowprops=dict(arrowstyle='<|-|>', color=c, lw=1.6, shrinkA=0, shrinkB=0))
+            ax.text((s + e) / 2, yy + .24, f'[{s:.1f}, {e:.1f}]', ha='center', va='bottom', fontsize=8, color=c,
+                    gid='interval_label')
         ticks.append(y - (k - 1) / 2)
         labels.append(t)
         y -= k
@@ -486,7 +509,8 @@ def video_frames(path:str|Path, # video file
                  times, # seconds
                  short_side:int=96): # frames resized to this short side
     "`[n, H, W, 3]` uint8 frames nearest to `times`."
-    meta, spec = probe_video(path), ClipSpec(frames=1, clip_fps=1., clips_per_segment=1, short_side=short_side, crop=short_side)
+    meta, spec = probe_video(path), ClipSpec(frames=1, clip_fps=1., clips_per_segment=1, short_side=short_side,
+                                             crop=short_side)
     return np.stack([decode_frames(path, meta, float(t), spec)[0][0] for t in times])
 
 def default_video(db:dict, anet:Path, # from `read_dataset`
@@ -496,16 +520,18 @@ def default_video(db:dict, anet:Path, # from `read_dataset`
     if video is None: raise ValueError(f'{anet}: no video of {subset!r} with ground truth')
     return video
 
-def compare_predictions(data:str|Path=None, # dataset folder (`activity_net.v1-3.min.json` + `videos/`); default: the embedded synthetic dataset
-                        preds:str=None, # two prediction files, 'a.json,b.json' (or a list of two paths or loaded dicts)
-                        names:str='TSP,CLAP', # the two methods' names, comma separated (or a pair)
-                        video:str=None, # video id, bare or `v_` (default: the first of `subset` with ground truth)
-                        subset:str='validation', # where the default video comes from
-                        top_k:int=1, # predictions drawn per method
-                        min_score:float=0., # drop predictions scored below this
-                        n_frames:int=8, # frames in the strip
-                        short_side:int=96, # frame height in the strip, pixels
-                        out:str|Path=None): # save the figure here (PNG) if given
+def compare_predictions(
+    data:str|Path=None, # dataset folder (`activity_net.v1-3.min.json` + `videos/`); default: the embedded synthetic dataset
+    preds:str=None, # two prediction files, 'a.json,b.json' (or a list of two paths or loaded dicts)
+    names:str='TSP,CLAP', # the two methods' names, comma separated (or a pair)
+    video:str=None, # video id, bare or `v_` (default: the first of `subset` with ground truth)
+    subset:str='validation', # where the default video comes from
+    top_k:int=1, # predictions drawn per method
+    min_score:float=0., # drop predictions scored below this
+    n_frames:int=8, # frames in the strip
+    short_side:int=96, # frame height in the strip, pixels
+    out:str|Path=None, # save the figure here (PNG) if given
+):
     "Fig. 2b: frames of one video with its ground-truth intervals and two methods' top predictions, labelled `[start, end]`."
     names = _names(names)
     preds = [s.strip() for s in preds.split(',')] if isinstance(preds, str) else list(preds or [])
