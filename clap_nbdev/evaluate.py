@@ -52,8 +52,10 @@ ORDERS = ('official', 'stable')
 def _check_order(order):
     if order not in ORDERS: raise ValueError(f'order must be one of {ORDERS}, not {order!r}')
 
-def ranking(values, # scores (or tIoUs), in file order
-            order:str='official'): # 'official': numpy's default argsort reversed, as the official code; 'stable': ties keep input order
+def ranking(
+    values, # scores (or tIoUs), in file order
+    order:str='official', # 'official': numpy's default argsort reversed, as the official code; 'stable': ties keep input order
+):
     "Indices of `values` from the highest to the lowest, ties broken as `order` says."
     _check_order(order)
     values = np.asarray(values, float)
@@ -63,10 +65,12 @@ def ranking(values, # scores (or tIoUs), in file order
 def _frame(x, cols):
     return x[cols].reset_index(drop=True) if isinstance(x, pd.DataFrame) else pd.DataFrame(list(x), columns=cols)
 
-def average_precision_detection(gt, # ground truth of one class: rows `(video, start, end)`, file order
-                                preds, # predictions of that class: rows `(video, start, end, score)`, file order
-                                thresholds=TIOU_THRESHOLDS, # tIoU thresholds
-                                order:str='official'): # ties and empty unions: 'official' (the official numbers) or 'stable'
+def average_precision_detection(
+    gt, # ground truth of one class: rows `(video, start, end)`, file order
+    preds, # predictions of that class: rows `(video, start, end, score)`, file order
+    thresholds=TIOU_THRESHOLDS, # tIoU thresholds
+    order:str='official', # ties and empty unions: 'official' (the official numbers) or 'stable'
+):
     "AP of one class at each tIoU threshold (ActivityNet protocol: greedy matching by score, VOC interpolation)."
     _check_order(order)
     thr = np.asarray(thresholds, float).reshape(-1)
@@ -107,21 +111,25 @@ def _read_json(x, kind):
     if isinstance(x, dict): return x
     try: d = json.loads(Path(x).read_text())
     except json.JSONDecodeError as e:
-        raise EvalInputError(f'{x}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); write the {kind} file with json.dump') from None
-    if not isinstance(d, dict): raise EvalInputError(f'{x}: the top level is a JSON {type(d).__name__}, not the object of an ActivityNet {kind} file')
+        raise EvalInputError(f'{x}: not valid JSON ({e.msg} at line {e.lineno}, column {e.colno}); write the '
+                             f'{kind} file with json.dump') from None
+    if not isinstance(d, dict): raise EvalInputError(f'{x}: the top level is a JSON {type(d).__name__}, not the object '
+                                                     f'of an ActivityNet {kind} file')
     return d
 
 def _section(d, key, src, bare, shape):
     "`d[key]`, or `d` itself when every value looks like an entry of that section (`bare`)."
     if key in d: sec = d[key]
     elif d and all(bare(v) for v in d.values()): sec = d
-    else: raise EvalInputError(f"{src}: no '{key}' key (top-level keys: {', '.join(map(repr, list(d)[:6])) or 'none'}); expected {shape}")
+    else: raise EvalInputError(f"{src}: no '{key}' key (top-level keys: "
+                               f"{', '.join(map(repr, list(d)[:6])) or 'none'}); expected {shape}")
     if not isinstance(sec, dict): raise EvalInputError(f"{src}: '{key}' is a {type(sec).__name__}; expected {shape}")
     return sec
 
 def _field(row, key, where, shape):
     if not isinstance(row, dict): raise EvalInputError(f'{where}: a {type(row).__name__}, not an object {shape}')
-    if key not in row: raise EvalInputError(f"{where}: no '{key}' (keys: {', '.join(map(repr, row)) or 'none'}); each entry is {shape}")
+    if key not in row: raise EvalInputError(f"{where}: no '{key}' (keys: {', '.join(map(repr, row)) or 'none'}); "
+                                            f"each entry is {shape}")
     return row[key]
 
 def _number(x, where, what):
@@ -132,12 +140,14 @@ def _number(x, where, what):
 
 def _segment(row, where, shape):
     seg = _field(row, 'segment', where, shape)
-    if not isinstance(seg, (list, tuple)) or len(seg) != 2: raise EvalInputError(f"{where}: 'segment' is {seg!r}, not [start, end] in seconds")
+    if not isinstance(seg, (list, tuple)) or len(seg) != 2:
+        raise EvalInputError(f"{where}: 'segment' is {seg!r}, not [start, end] in seconds")
     return _number(seg[0], where, 'segment start'), _number(seg[1], where, 'segment end')
 
 def _label(row, where, shape):
     lab = _field(row, 'label', where, shape)
-    if isinstance(lab, bool) or not isinstance(lab, (str, int)): raise EvalInputError(f"{where}: 'label' {lab!r} is not a class name")
+    if isinstance(lab, bool) or not isinstance(lab, (str, int)):
+        raise EvalInputError(f"{where}: 'label' {lab!r} is not a class name")
     return lab
 
 # %% ../nbs/07_evaluate.ipynb #abbfe1e2
@@ -145,15 +155,18 @@ def load_ground_truth(gt, # ActivityNet GT JSON (path or dict; full file or its 
                       subset:str|None='validation'): # subset kept (None: all)
     "Ground-truth table `video, start, end, label` of `subset` (bare ids, file order) and every video's subset."
     src = _source(gt, 'ground truth')
-    db = _section(_read_json(gt, 'ground truth'), 'database', src, lambda v: isinstance(v, dict) and ('annotations' in v or 'subset' in v), _GT_SHAPE)
+    db = _section(_read_json(gt, 'ground truth'), 'database', src,
+                  lambda v: isinstance(v, dict) and ('annotations' in v or 'subset' in v), _GT_SHAPE)
     rows, subsets = [], {}
     for k, v in db.items():
         where = f'{src}: database[{k!r}]'
-        if not isinstance(v, dict): raise EvalInputError(f"{where} is a {type(v).__name__}, not an object {{'subset', 'annotations'}}")
+        if not isinstance(v, dict):
+            raise EvalInputError(f"{where} is a {type(v).__name__}, not an object {{'subset', 'annotations'}}")
         subsets[bare_id(k)] = v.get('subset')
         if subset is not None and v.get('subset') != subset: continue
         anns = v.get('annotations', [])
-        if not isinstance(anns, list): raise EvalInputError(f"{where}['annotations'] is a {type(anns).__name__}, not a list")
+        if not isinstance(anns, list):
+            raise EvalInputError(f"{where}['annotations'] is a {type(anns).__name__}, not a list")
         for i, a in enumerate(anns):
             w = f"{where}['annotations'][{i}]"
             rows.append((bare_id(k), *_segment(a, w, _ANN_SHAPE), _label(a, w, _ANN_SHAPE)))
@@ -166,11 +179,13 @@ def load_predictions(pred, # predictions JSON (path or dict; full file or its `r
     res = _section(_read_json(pred, 'predictions'), 'results', src, lambda v: isinstance(v, list), _PRED_SHAPE)
     rows = []
     for k, lst in res.items():
-        if not isinstance(lst, list): raise EvalInputError(f"{src}: results[{k!r}] is a {type(lst).__name__}, not a list of {_ROW_SHAPE}")
+        if not isinstance(lst, list):
+            raise EvalInputError(f"{src}: results[{k!r}] is a {type(lst).__name__}, not a list of {_ROW_SHAPE}")
         for i, r in enumerate(lst):
             w = f'{src}: results[{k!r}][{i}]'
             lab = _label(r, w, _ROW_SHAPE) if labelled else (r.get('label') if isinstance(r, dict) else None)
-            rows.append((bare_id(k), *_segment(r, w, _ROW_SHAPE), lab, _number(_field(r, 'score', w, _ROW_SHAPE), w, 'score')))
+            rows.append((bare_id(k), *_segment(r, w, _ROW_SHAPE), lab,
+                         _number(_field(r, 'score', w, _ROW_SHAPE), w, 'score')))
     return pd.DataFrame(rows, columns=['video', 'start', 'end', 'label', 'score'])
 
 def anet_frames(gt, # ActivityNet GT JSON (path or dict; full file or its `database`)
@@ -190,21 +205,25 @@ class Diagnostics(dict):
         if items: self[name] = dict(count=len(items), examples=list(dict.fromkeys(map(str, items)))[:5], effect=effect)
         return self
     def counts(self) -> dict: return {k: v['count'] for k, v in self.items()}
-    def lines(self) -> list: return [f"{v['count']} {k}: {v['effect']} (e.g. {', '.join(v['examples'])})" for k, v in self.items()]
+    def lines(self) -> list:
+        return [f"{v['count']} {k}: {v['effect']} (e.g. {', '.join(v['examples'])})" for k, v in self.items()]
     def log(self, src:str):
         "Log every issue as a warning naming `src`."
         for line in self.lines(): logger.warning(f'{src}: {line}')
         return self
 
-def _where(df, mask): return [f'{v} [{s:g}, {e:g}]' for v, s, e in df.loc[mask, ['video', 'start', 'end']].itertuples(index=False)]
+def _where(df, mask):
+    return [f'{v} [{s:g}, {e:g}]' for v, s, e in df.loc[mask, ['video', 'start', 'end']].itertuples(index=False)]
 
 def segment_diagnostics(d:Diagnostics, g:pd.DataFrame, p:pd.DataFrame, rule:str) -> Diagnostics:
     "Add the inverted (start > end) and empty (start = end) segments of the ground truth `g` and predictions `p`."
     kept = f'kept as in the official code: tIoU 0, except where the union is 0: {rule}'
     d.add('inverted ground-truth segments', _where(g, g.start > g.end), kept)
     d.add('inverted predicted segments', _where(p, p.start > p.end), kept)
-    d.add('empty ground-truth segments', _where(g, g.start == g.end), f'against another empty segment of the video: {rule}')
-    return d.add('empty predicted segments', _where(p, p.start == p.end), f'against another empty segment of the video: {rule}')
+    d.add('empty ground-truth segments', _where(g, g.start == g.end),
+          f'against another empty segment of the video: {rule}')
+    return d.add('empty predicted segments', _where(p, p.start == p.end),
+                 f'against another empty segment of the video: {rule}')
 
 def _case_hint(label, names):
     same = [n for n in names if str(n).lower() == str(label).lower()]
@@ -217,11 +236,14 @@ def detection_diagnostics(g:pd.DataFrame, # evaluated ground truth (`video, star
     "What in the predictions `p` is not an ordinary scored row against the ground truth `g`, by cause."
     d, names = Diagnostics(), list(dict.fromkeys(g.label))
     if len(p) == 0: return d.add('empty results', ['no prediction at all'], 'every AP is 0')
-    d.add('predictions with a label absent from the ground truth', [_case_hint(l, names) for l in p.label[~p.label.isin(set(names))]],
+    d.add('predictions with a label absent from the ground truth',
+          [_case_hint(l, names) for l in p.label[~p.label.isin(set(names))]],
           'ignored (the official code stops with a KeyError)')
     out = p.video[~p.video.isin(set(g.video))]
-    d.add('predictions on videos absent from the ground-truth file', out[~out.isin(set(subsets))], 'false positives, as in the official code')
-    d.add('predictions on videos of another subset or without annotations', out[out.isin(set(subsets))], 'false positives, as in the official code')
+    d.add('predictions on videos absent from the ground-truth file', out[~out.isin(set(subsets))],
+          'false positives, as in the official code')
+    d.add('predictions on videos of another subset or without annotations', out[out.isin(set(subsets))],
+          'false positives, as in the official code')
     d.add('classes without predictions', [c for c in names if c not in set(p.label)], 'AP 0, as in the official code')
     rule = 'official tIoU 0/0 = nan, counted as a hit' if order == 'official' else 'tIoU 0 (order="stable")'
     return segment_diagnostics(d, g, p, rule)
@@ -229,7 +251,8 @@ def detection_diagnostics(g:pd.DataFrame, # evaluated ground truth (`video, star
 # %% ../nbs/07_evaluate.ipynb #864b813b
 class DetectionResult:
     "Per-class AP table (rows: classes, columns: tIoU thresholds) with its mAP summaries and the input diagnostics."
-    def __init__(self, ap:pd.DataFrame, diagnostics:dict=None): self.ap, self.diagnostics = ap, Diagnostics(diagnostics or {})
+    def __init__(self, ap:pd.DataFrame, diagnostics:dict=None):
+        self.ap, self.diagnostics = ap, Diagnostics(diagnostics or {})
     @property
     def mAP(self) -> pd.Series: return self.ap.mean(axis=0)
     @property
@@ -254,13 +277,15 @@ def _select(g, subsets, subset, videos, src):
     raise EvalInputError(f'{src}: no annotated instance in subset {subset!r}{among} (the file has {present}); '
                          'pass a subset whose videos are annotated (ActivityNet withholds the testing labels)')
 
-def detection_map(gt, # ActivityNet GT JSON (path or dict)
-                  pred, # predictions in the official format (path or dict)
-                  subset:str|None='validation', # ground-truth subset evaluated (None: all)
-                  thresholds=TIOU_THRESHOLDS, # tIoU thresholds
-                  classes:list=None, # average over these classes only (each must have ground truth)
-                  videos:list=None, # keep only these videos in both files
-                  order:str='official') -> DetectionResult: # ties and empty unions: 'official' or 'stable' (see the protocol)
+def detection_map(
+    gt, # ActivityNet GT JSON (path or dict)
+    pred, # predictions in the official format (path or dict)
+    subset:str|None='validation', # ground-truth subset evaluated (None: all)
+    thresholds=TIOU_THRESHOLDS, # tIoU thresholds
+    classes:list=None, # average over these classes only (each must have ground truth)
+    videos:list=None, # keep only these videos in both files
+    order:str='official',
+) -> DetectionResult: # ties and empty unions: 'official' or 'stable' (see the protocol)
     "ActivityNet detection AP per class and threshold, with mAP, average mAP and the input diagnostics."
     _check_order(order)
     g, subsets = load_ground_truth(gt, subset)
@@ -322,7 +347,8 @@ def proposal_diagnostics(g:pd.DataFrame, p:pd.DataFrame) -> Diagnostics:
     d, gv = Diagnostics(), set(g.video)
     d.add('proposals on videos outside the evaluated ground truth', p.video[~p.video.isin(gv)],
           'not scored, but counted in the official ratio, so fewer proposals are kept per evaluated video')
-    d.add('evaluated videos without proposals', [v for v in dict.fromkeys(g.video) if v not in set(p.video)], 'their instances are misses')
+    d.add('evaluated videos without proposals', [v for v in dict.fromkeys(g.video) if v not in set(p.video)],
+          'their instances are misses')
     return segment_diagnostics(d, g, p, 'official tIoU 0/0 = nan, which reaches no threshold')
 
 def average_recall_at_proposals(gt, # ActivityNet GT JSON (path or dict)
@@ -339,9 +365,11 @@ def average_recall_at_proposals(gt, # ActivityNet GT JSON (path or dict)
     thr, n = np.asarray(tiou, float).reshape(-1), g.video.nunique()
     m = max_avg_nr_proposals or len(p) / n
     by_video, ratio = dict(list(p.groupby('video', sort=False))), m * float(n) / len(p)
-    cut = [_kept_tiou(gv[['start', 'end']].to_numpy(float), by_video.get(v, p.iloc[:0]), ratio, order) for v, gv in g.groupby('video', sort=False)]
+    cut = [_kept_tiou(gv[['start', 'end']].to_numpy(float), by_video.get(v, p.iloc[:0]), ratio, order)
+           for v, gv in g.groupby('video', sort=False)]
     total = sum(k for _, k in cut)
-    if total == 0: raise EvalInputError(f'{src}: the official ratio {ratio:g} keeps no proposal on any evaluated video; raise max_avg_nr_proposals')
+    if total == 0: raise EvalInputError(f'{src}: the official ratio {ratio:g} keeps no proposal on any evaluated '
+                                        'video; raise max_avg_nr_proposals')
     steps = np.arange(1, 101) / 100.0 * (m * float(n) / total)
     recall = _found([t for t, _ in cut], thr, steps) / len(g)
     diagnostics = proposal_diagnostics(g, p).log(src)
@@ -359,10 +387,12 @@ def oracle_label_map(gt, # ActivityNet GT JSON (path or dict)
     g, _ = load_ground_truth(gt, subset)
     p, src = load_predictions(proposals, labelled=False), _source(proposals, 'proposals')
     labels = {v: list(dict.fromkeys(x.label)) for v, x in g.groupby('video', sort=False)}
-    res = {v: [dict(label=c, score=sc, segment=[s, e]) for s, e, sc in q[['start', 'end', 'score']].itertuples(index=False) for c in labels[v]]
+    res = {v: [dict(label=c, score=sc, segment=[s, e])
+               for s, e, sc in q[['start', 'end', 'score']].itertuples(index=False) for c in labels[v]]
            for v, q in p.groupby('video', sort=False) if v in labels}
     out = detection_map(gt, {'results': res}, subset, thresholds, classes, videos, order)
-    out.diagnostics.update(Diagnostics().add('proposals on videos without ground truth', p.video[~p.video.isin(set(labels))],
+    out.diagnostics.update(Diagnostics().add('proposals on videos without ground truth',
+                                             p.video[~p.video.isin(set(labels))],
                                              'dropped: the oracle has no class to give them').log(src))
     return out
 
@@ -371,11 +401,13 @@ def format_table(res, # a `DetectionResult` (or a `ProposalResult`)
                  per_class:bool=False) -> str: # add the AP table of every class (detection only)
     "Markdown table of the summary (percent), optionally followed by the per-class APs."
     s = res.summary()
-    lines = ['| ' + ' | '.join(s) + ' |', '|' + '---|' * len(s), '| ' + ' | '.join(f'{v:.2f}' for v in s.values()) + ' |']
+    lines = ['| ' + ' | '.join(s) + ' |', '|' + '---|' * len(s),
+             '| ' + ' | '.join(f'{v:.2f}' for v in s.values()) + ' |']
     if per_class and hasattr(res, 'ap'):
         cols = [f'{c:g}' for c in res.ap.columns]
         lines += ['', '| class | ' + ' | '.join(cols) + ' |', '|---|' + '---|' * len(cols)]
-        lines += [f'| {c} | ' + ' | '.join(f'{100 * v:.2f}' for v in row) + ' |' for c, row in zip(res.ap.index, res.ap.values)]
+        lines += [f'| {c} | ' + ' | '.join(f'{100 * v:.2f}' for v in row) + ' |'
+                  for c, row in zip(res.ap.index, res.ap.values)]
     return '\n'.join(lines)
 
 # %% ../nbs/07_evaluate.ipynb #c7ca0063
@@ -385,7 +417,8 @@ def grounding_metrics(preds, # per query: ranked `[K, 2]` intervals (a list, or 
                       ious=(.3, .5, .7)) -> dict: # the IoU thresholds m (strict `>`)
     "R@n at IoU m (strict) for every n, m, and the mean IoU of the top-1 prediction."
     keys = list(gts) if isinstance(gts, dict) else range(len(gts))
-    if isinstance(gts, dict) and not isinstance(preds, dict): raise TypeError('`gts` is a dict: `preds` must be keyed the same way')
+    if isinstance(gts, dict) and not isinstance(preds, dict):
+        raise TypeError('`gts` is a dict: `preds` must be keyed the same way')
     if not keys: raise ValueError('no query')
     iou = []
     for k in keys:
@@ -410,7 +443,9 @@ def score_predictions(gt:str=None, # ActivityNet ground-truth JSON (required)
     cls = [c.strip() for c in classes.split(',')] if classes else None
     try:
         if task == 'proposal': res = average_recall_at_proposals(gt, pred, subset=subset, order=order)
-        elif task in ('detection', 'oracle'): res = (detection_map if task == 'detection' else oracle_label_map)(gt, pred, subset, classes=cls, order=order)
+        elif task in ('detection', 'oracle'):
+            res = (detection_map if task == 'detection' else oracle_label_map)(gt, pred, subset,
+                                                                               classes=cls, order=order)
         else: raise SystemExit(f'--task must be detection, proposal or oracle, not {task!r}')
     except EvalInputError as e: raise SystemExit(f'error: {e}') from None
     print(format_table(res, per_class))
