@@ -143,7 +143,8 @@ def fit_localizer(features:dict, # video id -> `[T, D]` features
     keep = None if videos is None else {bare_id(v) for v in videos}
     pick = (lambda v: db[v].get('subset') == subset) if keep is None else (lambda v: v in keep)
     vids = [v for v in sorted(db) if pick(v) and db[v].get('annotations') and _get(features, v) is not None]
-    if not vids: raise ValueError(f"no annotated video of {subset if keep is None else 'the videos given'!r} has features")
+    if not vids:
+        raise ValueError(f"no annotated video of {subset if keep is None else 'the videos given'!r} has features")
     classes = sorted({a['label'] for v in vids for a in db[v]['annotations']})
     feats = [_get(features, v) for v in vids]
     torch.manual_seed(seed)
@@ -152,7 +153,8 @@ def fit_localizer(features:dict, # video id -> `[T, D]` features
     m.mu.copy_(allf.mean(0))
     m.sd.copy_(allf.std(0) + 1e-5)
     x = m.grid(feats)
-    y = torch.from_numpy(np.stack([make_targets([a['segment'] for a in db[v]['annotations']], db[v]['duration'], L) for v in vids]))
+    y = torch.from_numpy(np.stack([make_targets([a['segment'] for a in db[v]['annotations']], db[v]['duration'], L)
+                                   for v in vids]))
     lab = torch.tensor([classes.index(db[v]['annotations'][0]['label']) for v in vids])  # the video's (first) label
     opt = torch.optim.Adam(m.parameters(), lr=lr, weight_decay=weight_decay)
     m.train()
@@ -196,12 +198,14 @@ def _smooth(m:np.ndarray, # a signal along time
     k = np.exp(-.5 * (np.arange(-r, r + 1) / sigma) ** 2)
     return np.convolve(m, k / k.sum())[r:r + len(m)]
 
-def planted_features(db:dict, # ActivityNet database
-                     dim:int=64, # feature size
-                     stride:float=1., # seconds per feature step
-                     signal:float=1., # length of the foreground and class directions (noise std is 1)
-                     seed:int=0, # seeds noise and directions
-                     blur:float=0.) -> Features: # seconds: Gaussian sd of the planted signal along time (0: sharp boundaries)
+def planted_features(
+    db:dict, # ActivityNet database
+    dim:int=64, # feature size
+    stride:float=1., # seconds per feature step
+    signal:float=1., # length of the foreground and class directions (noise std is 1)
+    seed:int=0, # seeds noise and directions
+    blur:float=0.,
+) -> Features: # seconds: Gaussian sd of the planted signal along time (0: sharp boundaries)
     "Synthetic `[T, D]` features with planted foreground and class directions inside annotated instances; each step's span in `.info`."
     rng = np.random.default_rng(seed)
     labels = sorted({a['label'] for v in db.values() for a in v.get('annotations', [])})
@@ -231,7 +235,8 @@ def kshot_split(db:dict, # ActivityNet database
     rng = np.random.default_rng(seed)
     support, query = {}, []
     for c in classes:
-        vids = sorted(v for v, d in db.items() if d.get('subset') == subset and any(a['label'] == c for a in d.get('annotations', [])))
+        vids = sorted(v for v, d in db.items() if d.get('subset') == subset
+                      and any(a['label'] == c for a in d.get('annotations', [])))
         if len(vids) <= k: raise ValueError(f'{c!r} has {len(vids)} videos in {subset}: need more than k={k}')
         pick = set(rng.choice(len(vids), k, replace=False).tolist())
         support[c] = [vids[i] for i in sorted(pick)]
@@ -296,12 +301,14 @@ def feature_spans(features:dict, # video id -> `[T, D]`; a `Features` carries th
     if entry.get('spans') is not None:
         sp = np.asarray(entry['spans'], np.float64).reshape(-1, 2)
         if len(sp) == T: return sp
-        if side.get('resample') != T: raise ValueError(f'{prefixed_id(vid)}: {T} features but {len(sp)} spans in the sidecar, and the file is not resampled to {T}')
+        if side.get('resample') != T: raise ValueError(f'{prefixed_id(vid)}: {T} features but {len(sp)} spans in the '
+                                                       f'sidecar, and the file is not resampled to {T}')
         # where `resample` took step j
         c = np.interp((np.arange(T) + .5) * len(sp) / T - .5, np.arange(len(sp)), _centres(sp))
         half = (sp[-1, 1] - sp[0, 0]) / (2 * T)
         return np.stack([c - half, c + half], 1)
-    if duration is None: raise ValueError(f'{prefixed_id(vid)}: no spans in the sidecar and no duration to spread {T} features over')
+    if duration is None:
+        raise ValueError(f'{prefixed_id(vid)}: no spans in the sidecar and no duration to spread {T} features over')
     edges = np.linspace(0., float(duration), T + 1)
     return np.stack([edges[:-1], edges[1:]], 1)
 
@@ -328,9 +335,11 @@ def _clip_truth(t:np.ndarray, anns:list, duration:float):
         for b in ([s] if s > 0 else []) + ([e] if e < duration else []): dist = np.minimum(dist, np.abs(t - b))
     return label, dist
 
-def clip_table(features:dict, # video id -> `[T, D]` (a `Features` with its sidecar, or plain arrays spread over each duration)
-               db:dict, # ActivityNet database (`load_anet`): annotations and durations
-               videos:list) -> Clips: # the videos (bare or `v_`); those without features are left out
+def clip_table(
+    features:dict, # video id -> `[T, D]` (a `Features` with its sidecar, or plain arrays spread over each duration)
+    db:dict, # ActivityNet database (`load_anet`): annotations and durations
+    videos:list,
+) -> Clips: # the videos (bare or `v_`); those without features are left out
     "Every feature of `videos` as one row, with its centre time and what the ground truth says about it."
     parts = []
     for v in sorted({bare_id(v) for v in videos}):
@@ -409,7 +418,8 @@ def fit_probes(train:Clips, # the clips the probes learn from (the head videos)
     "A linear fg/bg probe and a linear action probe (foreground clips) on frozen features, scored on `test`."
     fgp = LinearProbe(train.x, train.fg.astype(int), 2, l2, max_iter)
     classes = sorted(set(train.label[train.fg]))
-    if len(classes) < 2: raise ValueError(f'fit_probes: the action probe needs 2 classes among its training clips, got {classes}')
+    if len(classes) < 2:
+        raise ValueError(f'fit_probes: the action probe needs 2 classes among its training clips, got {classes}')
     act = LinearProbe(train.x[train.fg], [classes.index(c) for c in train.label[train.fg]], len(classes), l2, max_iter)
     z, known = fgp.logits(test.x), test.fg & np.isin(test.label, classes)
     ok = np.full(len(test), np.nan)
@@ -422,13 +432,15 @@ def video_intervals(res, # `.video` (a bare id per row) and `.stats()`: a `Probe
                     seed:int=0) -> dict: # seeds the resampling
     "Each metric of `res` with its percentile interval from a bootstrap over videos (`cluster_bootstrap`)."
     keys, rows = cluster_rows(res.video)
-    return {k: cluster_bootstrap(lambda i, f=f: f(take_rows(rows, i)), len(keys), n_boot, conf, seed) for k, f in res.stats().items()}
+    return {k: cluster_bootstrap(lambda i, f=f: f(take_rows(rows, i)), len(keys), n_boot, conf, seed)
+            for k, f in res.stats().items()}
 
 def video_differences(a, b, # two results on the same videos (e.g. two encoders' `ProbeResult`s)
                       n_boot:int=2000, conf:float=0.95, seed:int=0) -> dict:
     "Each metric of `a` minus `b`, with an interval from a bootstrap over videos that draws the same videos for both."
     (ka, ra), (kb, rb) = cluster_rows(a.video), cluster_rows(b.video)
-    if not np.array_equal(ka, kb): raise ValueError(f'video_differences: the two results cover different videos ({len(ka)} and {len(kb)})')
+    if not np.array_equal(ka, kb):
+        raise ValueError(f'video_differences: the two results cover different videos ({len(ka)} and {len(kb)})')
     sa, sb = a.stats(), b.stats()
     return {k: cluster_bootstrap(lambda i, k=k: sa[k](take_rows(ra, i)) - sb[k](take_rows(rb, i)), len(ka), n_boot, conf, seed) for k in sa}
 
@@ -455,20 +467,22 @@ def fewshot_draws(model:Localizer, # the boundary head (its proposals and normal
             except ValueError as e:
                 log.warning('%d-shot skipped: %s', k, e)
                 break
-            pred = predict(model, features, db, query, classify=NearestMean(model, features, support, tau), top_k=1, **kwargs)
+            pred = predict(model, features, db, query, classify=NearestMean(model, features, support, tau),
+                           top_k=1, **kwargs)
             # a mixed support video can take a class's last query
             present = [c for c in classes if any(a['label'] == c for v in query for a in db[v]['annotations'])]
             ap = detection_map(gt, pred, subset, classes=present, videos=query).ap
             rows.append(dict(k=k, draw=d, queries=len(query), all=100 * float(ap.values.mean()),
-                             **{kind: 100 * float(ap.loc[[c for c in cl if c in present]].values.mean()) if set(cl) & set(present) else math.nan
-                                for kind, cl in (kinds or {}).items()}))
+                             **{kind: 100 * float(ap.loc[[c for c in cl if c in present]].values.mean())
+                                if set(cl) & set(present) else math.nan for kind, cl in (kinds or {}).items()}))
     return pd.DataFrame(rows, columns=['k', 'draw', 'queries', 'all', *(kinds or {})])
 
 def draw_summary(draws:pd.DataFrame, # from `fewshot_draws`
                  conf:float=0.95) -> pd.DataFrame: # central share of the draws the interval holds
     "Per k and score: the mean over draws, the central `conf` interval of the draws, their sd and count."
     cols, q = [c for c in draws.columns if c not in ('k', 'draw', 'queries')], [(1 - conf) / 2, (1 + conf) / 2]
-    out = {(k, c): dict(mean=g[c].mean(), lo=g[c].quantile(q[0]), hi=g[c].quantile(q[1]), sd=g[c].std(ddof=1), draws=len(g))
+    out = {(k, c): dict(mean=g[c].mean(), lo=g[c].quantile(q[0]), hi=g[c].quantile(q[1]),
+                        sd=g[c].std(ddof=1), draws=len(g))
            for k, g in draws.groupby('k') for c in cols}
     return pd.DataFrame.from_dict(out, orient='index').rename_axis(['k', 'score'])
 
@@ -552,7 +566,8 @@ class GroundingResult:
     preds:list # per query: ranked `[K, 2]` windows, seconds
     gts:list # per query: `[start, end]`
     hits:pd.DataFrame # `[Q, metrics]`: `grounding_metrics` of each query on its own
-    def stats(self) -> dict: return {k: (lambda r, k=k: float(self.hits[k].to_numpy()[r].mean())) for k in self.hits.columns}
+    def stats(self) -> dict:
+        return {k: (lambda r, k=k: float(self.hits[k].to_numpy()[r].mean())) for k in self.hits.columns}
     def values(self) -> dict: return {k: float(v) for k, v in self.hits.mean().items()}
 
 def grounding_result(video, # per query: its video
@@ -574,7 +589,9 @@ def ground_captions(head:GroundingHead, # from `fit_grounding`
     if not queries: raise ValueError('ground_captions: no query')
     Q, preds, clips = head(np.asarray(embed([c.text for _, c, _ in queries]))).numpy(), [], {}
     for (v, _, _), q in zip(queries, Q):
-        if v not in clips: clips[v] = head.clips(_get(features, v)).numpy(), feature_spans(features, v, (db or {}).get(v, {}).get('duration'))
+        if v not in clips:
+            clips[v] = head.clips(_get(features, v)).numpy(), feature_spans(features, v,
+                                                                            (db or {}).get(v, {}).get('duration'))
         preds.append(ground_windows(clips[v][0], q, clips[v][1], top=top, **window_kw)[0])
     return grounding_result([v for v, _, _ in queries], preds, [[c.start, c.end] for _, c, _ in queries])
 
@@ -609,7 +626,8 @@ def predict_proposals(model:Localizer, # from `fit_localizer`
     results = {}
     for v, p in zip(vids, probs):
         segs, sc = proposals(p, db[v]['duration'], **kwargs)
-        results[v] = [dict(score=float(s), segment=[round(float(a), 3), round(float(b), 3)]) for (a, b), s in zip(segs, sc)]
+        results[v] = [dict(score=float(s), segment=[round(float(a), 3), round(float(b), 3)])
+                      for (a, b), s in zip(segs, sc)]
     return {'version': 'VERSION 1.3', 'results': results, 'external_data': {}}
 
 # %% ../nbs/08_localize.ipynb #66c30a2e
@@ -624,7 +642,8 @@ def _seed_row(m:Localizer, features:dict, db:dict, gt:dict, vids:list, subset:st
     else:  # no scored video is all of the head's classes: the own classifier has nothing it could get right
         log.warning('own-classifier mAP: no video of %r has only the head\'s classes %s; nan', subset, m.classes)
         own = {k: math.nan for k in o.summary()}
-    return {**{f'oracle {k}': v for k, v in o.summary().items()}, **ar.summary(ans), **{f'own {k}': v for k, v in own.items()}}
+    return {**{f'oracle {k}': v for k, v in o.summary().items()}, **ar.summary(ans),
+            **{f'own {k}': v for k, v in own.items()}}
 
 def localization_scores(features:dict, # video id -> `[T, D]`
                         db:dict, # ActivityNet database
@@ -654,7 +673,8 @@ def paired_table_diff(a:pd.DataFrame, # one row per unit (seed, draw), one colum
     "Each common metric's `a - b` over the units both tables hold (paired t, `stats.paired_diff`); a metric with a missing (nan) value is left out."
     idx = a.index.intersection(b.index)
     if len(idx) < 2: raise ValueError(f'paired_table_diff: {len(idx)} units in common: need at least 2')
-    cols = [c for c in a.columns if c in b.columns and np.isfinite(a.loc[idx, c]).all() and np.isfinite(b.loc[idx, c]).all()]
+    cols = [c for c in a.columns if c in b.columns and np.isfinite(a.loc[idx, c]).all()
+            and np.isfinite(b.loc[idx, c]).all()]
     return {c: paired_diff(a.loc[idx, c].to_numpy(float), b.loc[idx, c].to_numpy(float)) for c in cols}
 
 def design_table(effects:dict, # name -> `Effect` of a difference between two arms
@@ -681,7 +701,8 @@ def _draw_effect(x) -> Effect:
     if len(x) == 0: return Effect(math.nan, math.nan, math.nan, math.nan, 0, math.nan, 'spread over draws')
     sd = float(x.std(ddof=1)) if len(x) > 1 else math.nan
     lo, hi = np.quantile(x, [.025, .975])
-    return Effect(float(x.mean()), float(lo), float(hi), math.nan, len(x), sd, 'spread over draws', sd / math.sqrt(len(x)), len(x) - 1.)
+    return Effect(float(x.mean()), float(lo), float(hi), math.nan, len(x), sd, 'spread over draws',
+                  sd / math.sqrt(len(x)), len(x) - 1.)
 
 def _scores(draws:pd.DataFrame) -> list: return [c for c in draws.columns if c not in ('k', 'draw', 'queries')]
 
@@ -707,21 +728,23 @@ def _differences(res:dict, names:list, n_boot:int) -> dict:
     return out
 
 # %% ../nbs/08_localize.ipynb #8cd5133c
-def evaluate_encoders(encoders:dict, # name -> features (`Features` or `{id: [T, D]}`); the first two are compared
-                      db:dict, # ActivityNet database
-                      unseen:list=None, # unseen classes for the few-shot part (None: no few-shot part)
-                      kinds:dict=None, # kind -> unseen classes (`unseen_kinds`)
-                      # `(train, score)` captions (`load_captions`): the head split's (else training) and validation's (None: no grounding part)
-                      captions:tuple=None,
-                      embed=None, # sentences -> `[N, d]` array, for the grounding head
-                      seeds=(0, 1, 2), # localization head seeds
-                      ks=(1, 5), # few-shot shots
-                      n_draws:int=50, # few-shot support draws per k
-                      n_boot:int=2000, # bootstrap resamples of the videos
-                      within:float=1., # seconds around a boundary for the boundary AUROC
-                      subset:str='validation', # the videos scored
-                      fit_kw:dict=None, # passed to `fit_localizer`
-                      ground_kw:dict=None) -> dict: # passed to `fit_grounding`
+def evaluate_encoders(
+    encoders:dict, # name -> features (`Features` or `{id: [T, D]}`); the first two are compared
+    db:dict, # ActivityNet database
+    unseen:list=None, # unseen classes for the few-shot part (None: no few-shot part)
+    kinds:dict=None, # kind -> unseen classes (`unseen_kinds`)
+    # `(train, score)` captions (`load_captions`): the head split's (else training) and validation's (None: no grounding part)
+    captions:tuple=None,
+    embed=None, # sentences -> `[N, d]` array, for the grounding head
+    seeds=(0, 1, 2), # localization head seeds
+    ks=(1, 5), # few-shot shots
+    n_draws:int=50, # few-shot support draws per k
+    n_boot:int=2000, # bootstrap resamples of the videos
+    within:float=1., # seconds around a boundary for the boundary AUROC
+    subset:str='validation', # the videos scored
+    fit_kw:dict=None, # passed to `fit_localizer`
+    ground_kw:dict=None,
+) -> dict: # passed to `fit_grounding`
     "Every metric of this section per encoder with its interval, the first minus the second with theirs, and the seconds each part took."
     names, vids, times, res, eff = list(encoders), eval_videos(db, subset), {}, {}, {}
     head, note = head_videos(db)
@@ -742,10 +765,11 @@ def evaluate_encoders(encoders:dict, # name -> features (`Features` or `{id: [T,
                 g = fit_grounding(f, caption_queries(f, captions[0], db), embed, **(ground_kw or {}))
                 r = ground_captions(g, f, caption_queries(f, captions[1], db), embed, db=db)
                 put('grounding', n, r, video_intervals(r, n_boot))
-    return dict(names=names, head=note, results=res, effects=eff, times=times, differences=_differences(res, names, n_boot))
+    return dict(names=names, head=note, results=res, effects=eff, times=times,
+                differences=_differences(res, names, n_boot))
 
-UNITS = {'probes': 'videos (bootstrap)', 'localization': 'head seeds (t)', 'few-shot': 'support draws (spread; difference: paired t)',
-         'grounding': 'videos (bootstrap)'}
+UNITS = {'probes': 'videos (bootstrap)', 'localization': 'head seeds (t)',
+         'few-shot': 'support draws (spread; difference: paired t)', 'grounding': 'videos (bootstrap)'}
 
 def _fmt(e:Effect, digits:int) -> str: return f'{e.mean:.{digits}f} [{e.lo:.{digits}f}, {e.hi:.{digits}f}]'
 
@@ -761,6 +785,7 @@ def report_table(ev:dict, # from `evaluate_encoders`
             row = {n: _fmt(per[n][m], digits) for n in names if m in per[n]}
             if m in diffs:
                 d = design_table({m: diffs[m]}, alpha, power).iloc[0]
-                row.update({f'{names[0]} - {names[1]}': _fmt(diffs[m], digits), 'p': float(d['p']), 'detectable': float(d['detectable'])})
+                row.update({f'{names[0]} - {names[1]}': _fmt(diffs[m], digits), 'p': float(d['p']),
+                            'detectable': float(d['detectable'])})
             rows[part, m] = dict(row, n=per[names[0]][m].n, units=UNITS[part])
     return pd.DataFrame.from_dict(rows, orient='index').rename_axis(['part', 'metric'])
