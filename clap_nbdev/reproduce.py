@@ -68,7 +68,8 @@ def joint_space(run:str|Path): # a finished contrastive training run folder
     run = Path(run)
     rf = RunFolder(run)
     ck, cfg = rf.load_checkpoint(), rf.read_config()
-    if not VARIANTS[cfg['variant']].contrastive: raise ValueError(f"{run}: variant {cfg['variant']!r} has no joint space")
+    if not VARIANTS[cfg['variant']].contrastive:
+        raise ValueError(f"{run}: variant {cfg['variant']!r} has no joint space")
     text = TextEncoder(cfg['text_model'], cfg['pooling'])
     model = CLAPModel(video_encoder(cfg['backbone']), text.dim, len(cfg['seen']))
     model.load_state_dict(rf.model_state(ck))
@@ -109,7 +110,8 @@ def summary_table(rows:list, # dicts: `variant`, `seed` and one number per metri
     out = {}
     for v in [v for v in ORDER if v in set(df['variant'])]:
         g = df[df['variant'] == v]
-        out[VARIANTS[v].title] = {m: (f'{g[m].mean():.{digits}f}' + (f' ± {g[m].std(ddof=1):.{digits}f}' if len(g) > 1 else ''))
+        out[VARIANTS[v].title] = {m: (f'{g[m].mean():.{digits}f}'
+                                      + (f' ± {g[m].std(ddof=1):.{digits}f}' if len(g) > 1 else ''))
                                   for m in metrics}
     return pd.DataFrame.from_dict(out, orient='index', columns=metrics).rename_axis('method')
 
@@ -123,8 +125,8 @@ def markdown_table(df:pd.DataFrame) -> str:
 def _record(rows, variant, seed, result, key):
     rows.append(dict(variant=variant, seed=seed, **result[key].summary()))  # percent, as the paper's tables
 
-def _score_variant(v:str, seed:int, feats, run:Path, gt:Path, seen:list, unseen:list, k_shot:int, captions:dict, dst:Path,
-                   loc:list, few:list, grd:list) -> dict:
+def _score_variant(v:str, seed:int, feats, run:Path, gt:Path, seen:list, unseen:list, k_shot:int, captions:dict,
+                   dst:Path, loc:list, few:list, grd:list) -> dict:
     "Score one trained variant: its predictions written to `dst`, a row added to each table it belongs in; the scores."
     res = score_localization(feats, gt, seen, unseen, k_shot, seed)
     (dst / f'{v}_s{seed}.json').write_text(json.dumps(res['pred']))
@@ -149,7 +151,8 @@ def _fig2a_rows(root:Path, runs:dict, seeds:list, triples_per_video:int, figures
         for v, n in (('tsp', 'TSP'), ('clap', 'CLAP')):
             row = r['summary'].loc[n]
             gaps.append({'variant': v, 'seed': seed, 'triples': int(row['n']), 'share > 0': row['positive'],
-                         'median gap': row['median'], 'median fg2fg': row['fg2fg_median'], 'median fg2bg': row['fg2bg_median']})
+                         'median gap': row['median'], 'median fg2fg': row['fg2fg_median'],
+                         'median fg2bg': row['fg2bg_median']})
     return gaps
 
 def _write_tables(figures:Path, rows_of:dict) -> dict:
@@ -169,7 +172,8 @@ def _draw_fig2b(root:Path, runs:dict, seed:int, unseen:list, figures:Path):
     pk = 'pred_unseen' if unseen else 'pred'
     preds = [runs[v, seed]['res'][pk] for v in ('tsp', 'clap')]
     video = sorted(preds[1]['results'])[0]
-    plt.close(compare_predictions(root, preds, names=('TSP', 'CLAP'), video=video, out=figures / 'fig2b_tsp_vs_clap.png'))
+    plt.close(compare_predictions(root, preds, names=('TSP', 'CLAP'), video=video,
+                                  out=figures / 'fig2b_tsp_vs_clap.png'))
 
 # Long by its docmented signature (11 lines); the body reads top to bottom as the reproduction's steps, named above.
 def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthetic dataset)
@@ -199,21 +203,24 @@ def reproduce(data:str|Path=None, # dataset folder (default: the embedded synthe
     start = Path(start_weights) if start_weights else \
         run_once(out / 'start', variant='tsp', trimmed=True, epochs=start_epochs, **common) / 'encoder.safetensors'
     captions = load_captions(*sorted((root / 'captions').glob('val_*.json'))) if (root / 'captions').is_dir() else {}
-    fast = dict(bf16=resolve_precision(cfg.mixed_precision) == 'bf16', channels_last=cfg.channels_last)  # the training's precision
+    # the training's precision
+    fast = dict(bf16=resolve_precision(cfg.mixed_precision) == 'bf16', channels_last=cfg.channels_last)
     feats_of = lambda enc, dst: load_features(extract_features(root, enc, spec, out=dst, backbone=cfg.backbone, **fast))
     start_feats = feats_of(start, out / 'start_features') if 'tac' in names else None
     loc, few, grd, runs = [], [], [], {}
     (out / 'predictions').mkdir(parents=True, exist_ok=True)
     for seed in seeds:
         for v in names:
-            run = None if v == 'tac' else run_once(out / f'{v}_s{seed}', variant=v, weights=str(start), seed=seed, epochs=epochs, **common)
+            run = None if v == 'tac' else run_once(out / f'{v}_s{seed}', variant=v, weights=str(start), seed=seed,
+                                                   epochs=epochs, **common)
             feats = start_feats if v == 'tac' else feats_of(run / 'encoder.safetensors', run / 'features')
-            res = _score_variant(v, seed, feats, run, gt, seen, unseen, k_shot, captions, out / 'predictions', loc, few, grd)
+            res = _score_variant(v, seed, feats, run, gt, seen, unseen, k_shot, captions,
+                                 out / 'predictions', loc, few, grd)
             runs[v, seed] = dict(run=run, res=res)
     figures.mkdir(parents=True, exist_ok=True)
     gaps = _fig2a_rows(root, runs, seeds, triples_per_video, figures)
-    tables = _write_tables(figures, {'table1_localization': (loc, 2), 'table2a_unseen': (few, 2), 'table2b_grounding': (grd, 2),
-                                     'fig2a_gaps': (gaps, 3)})
+    tables = _write_tables(figures, {'table1_localization': (loc, 2), 'table2a_unseen': (few, 2),
+                                     'table2b_grounding': (grd, 2), 'fig2a_gaps': (gaps, 3)})
     _draw_fig2b(root, runs, seeds[0], unseen, figures)
     tables['time_s'] = time.time() - t0
     return tables
@@ -227,7 +234,8 @@ def reproduce_paper(preset:str='default', # `clap_nbdev.train` preset of every t
          num_workers:int=None, # DataLoader workers (default: the preset's)
          **kwargs):
     "Reproduce the paper's comparisons (Tables 1-2, Fig. 2) on a dataset: every variant, scored, tabulated."
-    flags = {k: v for k, v in dict(backbone=backbone, batch_size=batch_size, num_workers=num_workers).items() if v is not None}
+    flags = {k: v for k, v in dict(backbone=backbone, batch_size=batch_size, num_workers=num_workers).items()
+             if v is not None}
     tables = reproduce(**kwargs, preset=preset, **flags)
     for name, t in tables.items():
         if name != 'time_s': print(f'\n{name}\n{markdown_table(t)}')
