@@ -98,7 +98,7 @@ MOTIONS = [
 MOTION_NAMES = [m.name for m in MOTIONS]
 
 # %% ../nbs/00_synth.ipynb #63684798
-GENERATOR_VERSION = 2  # what `SynthConfig()` and `synth_dataset()` make; `version=3` chooses generator v3
+GENERATOR_VERSION = 3  # what `SynthConfig()` and `synth_dataset()` make; `version=2` chooses the original generator
 
 # Settings whose default depends on the version. v2's are the original generator's, so that old runs reproduce byte for byte.
 _DEFAULTS = {2: dict(n_train=80, n_val=24, n_test=6, n_classes=10, n_unseen=2, height=128, width=170, action_len=(2.5, 10.),
@@ -170,6 +170,10 @@ class SynthConfig:
         keys = _V2_KEYS if self.version == 2 else [k for k in _V2_KEYS if k not in _V2_ONLY] + ['version', *_V3_ONLY]
         return {k: (list(v) if isinstance(v, tuple) else v) for k in keys for v in [getattr(self, k)]}
     def __repr__(self): return f'SynthConfig({self.as_dict()})'
+    @classmethod
+    def from_record(cls, config:dict): # `synth.json`'s `config`
+        "The config a dataset's record describes: a record without `version` is generator 2's (v2 records predate the field)."
+        return cls(**{'version': 2, **config})
     def key(self):
         "Short hash of the config and the generator version: the cache folder's name."
         blob = json.dumps([self.version, self.as_dict()], sort_keys=True).encode()
