@@ -25,9 +25,10 @@ from clap_nbdev.data import ClipSpec, probe_video, resized_size, to_clip
 from clap_nbdev.features import VideoClips, extract_features, list_videos, load_encoder
 from clap_nbdev.synth import synth_dataset
 from clap_nbdev.train import PRESETS, TrainConfig
+from clap_nbdev.utils import resolve_precision
 
 GEOMETRIES = {name: dict(backbone=P.backbone, frames=P.frames, clip_fps=P.clip_fps, short_side=P.short_side,
-                         crop=P.crop, bf16=P.mixed_precision == 'bf16', channels_last=P.channels_last)
+                         crop=P.crop, bf16=resolve_precision(P.mixed_precision) == 'bf16', channels_last=P.channels_last)
               for name, P in ((n, TrainConfig.from_preset(n)) for n in PRESETS)}
 
 

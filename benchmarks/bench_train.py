@@ -20,11 +20,12 @@ from fastcore.script import call_parse
 from clap_nbdev.losses import CLAPLoss
 from clap_nbdev.models import CLAPModel, video_encoder
 from clap_nbdev.train import TrainConfig, TrainStep, train
+from clap_nbdev.utils import resolve_precision
 
 
 def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None):
     "Clips/s of forward + backward + AdamW step on random clips of the preset's shape."
-    bf16 = cfg.mixed_precision == 'bf16' if bf16 is None else bf16
+    bf16 = resolve_precision(cfg.mixed_precision, device) == 'bf16' if bf16 is None else bf16
     channels_last = cfg.channels_last if channels_last is None else channels_last
     torch.manual_seed(0)
     model = CLAPModel(video_encoder(cfg.backbone), 384, 8).to(device)
