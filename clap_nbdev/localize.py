@@ -762,8 +762,9 @@ def evaluate_encoders(
                 put('few-shot', n, d, _fewshot_effects(d))
         if captions:
             with _timed(times, 'grounding', n):
-                g = fit_grounding(f, caption_queries(f, captions[0], db), embed, **(ground_kw or {}))
-                r = ground_captions(g, f, caption_queries(f, captions[1], db), embed, db=db)
+                # the head's videos train it and the scored videos score it, whatever else the features hold
+                g = fit_grounding(f, caption_queries(f, captions[0], db, head), embed, **(ground_kw or {}))
+                r = ground_captions(g, f, caption_queries(f, captions[1], db, vids), embed, db=db)
                 put('grounding', n, r, video_intervals(r, n_boot))
     return dict(names=names, head=note, results=res, effects=eff, times=times,
                 differences=_differences(res, names, n_boot))
