@@ -27,7 +27,7 @@ import h5py
 import numpy as np
 import torch
 import torch.nn as nn
-from accelerate import Accelerator, PartialState
+from accelerate import Accelerator
 from accelerate.utils import gather_object
 from fastcore.meta import delegates
 from fastcore.script import call_parse
@@ -38,7 +38,7 @@ from .data import probe_video, resized_size, to_clip
 from .models import build_video_resnet, load_strict, video_encoder
 from .synth import synth_dataset
 from .train import RunFolder
-from .utils import atomic_write, atomic_write_text, check_world_size
+from .utils import atomic_write, atomic_write_text, check_world_size, launch_state
 
 # %% ../nbs/05_features.ipynb #faa9cb4c
 log = logging.getLogger(__name__)
@@ -530,13 +530,13 @@ def extract_features(
     max_videos:int=0, # only the first N videos (0: all)
     num_threads:int=1, # decoder threads
     prefetch:int=4, # decoded batches queued ahead of the encoder
-    state=None, # an `Accelerator` or `PartialState` (default: `PartialState()`): device and processes
+    state=None, # an `Accelerator` or `PartialState` (default: `clap_nbdev.utils.launch_state()`): device and processes
     progress:bool=False, # progress bar on the main process
 ):
     "Features `h_v` of every video, one per `stride` resampled frames: a `Features` dict, or the `out` folder's path."
     if short not in ('pad', 'skip'): raise ValueError(f"short must be 'pad' or 'skip', got {short!r}")
     if out is not None and not (h5 or keep_npy): raise ValueError('h5=False with keep_npy=False would keep nothing')
-    state = state or PartialState()
+    state = state or launch_state()
     enc, meta = _as_encoder(encoder, backbone, seed)
     spec = spec or resolve_spec(meta)
     stride = int(stride or spec.frames)
