@@ -179,7 +179,8 @@ def triple_features(encoders:dict, # name -> encoder
                     paths:dict, # bare id -> video file
                     spec:ClipSpec, # clip geometry
                     metas:dict=None, # bare id -> `VideoMeta` (probed when missing)
-                    batch_size:int=16): # triples decoded and encoded at a time
+                    batch_size:int=16, # triples decoded and encoded at a time
+                    cache=None): # a `FrameCache`: clips read from it (each video decoded into it once)
     "Features `{name: [N, 3, D]}` (fg1, fg2, bg) of the triples that decoded, those triples, and a `Counter` of skips."
     metas, feats, kept, report, bad = dict(metas or {}), {n: [] for n in encoders}, [], Counter(), set()
     for i in range(0, len(triples), batch_size):
@@ -191,7 +192,7 @@ def triple_features(encoders:dict, # name -> encoder
             try:
                 if t.video not in paths: raise VideoError(t.video, 'no video file')
                 if t.video not in metas: metas[t.video] = probe_video(paths[t.video])
-                cl = [to_clip(decode_frames(paths[t.video], metas[t.video], s, spec)[0], spec)
+                cl = [to_clip(decode_frames(paths[t.video], metas[t.video], s, spec, cache=cache)[0], spec)
                       for s in (t.fg1, t.fg2, t.bg)]
             except VideoError as e:
                 bad.add(t.video)

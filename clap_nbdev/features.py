@@ -5,7 +5,7 @@
 # %% auto #0
 __all__ = ['log', 'GEOMETRY_KEYS', 'resampled_frames', 'feature_count', 'clip_grid', 'VideoClips', 'weights_hash', 'load_encoder',
            'resolve_spec', 'resample', 'list_videos', 'Features', 'load_features', 'file_identity', 'same_file',
-           'extract_features', 'toolkit_files', 'extract']
+           'extract_features', 'SideBySide', 'extract_each', 'toolkit_files', 'extract']
 
 # %% ../nbs/05_features.ipynb #fb628cf6
 import errno
@@ -566,6 +566,29 @@ def extract_features(
         _save_json(out / 'features.json', dict(settings, weights_meta=meta, run=run, videos=vids))
     state.wait_for_everyone()
     return out
+
+# %% ../nbs/05_features.ipynb #2740b46b
+class SideBySide(nn.Module):
+    "Several video encoders on the same clips: their features concatenated, in order."
+    def __init__(self, encoders:list): # `nn.Module`s with `feature_dim`
+        super().__init__()
+        self.encoders = nn.ModuleList(encoders)
+        self.feature_dim = sum(e.feature_dim for e in encoders)
+    def forward(self, x): return torch.cat([e(x) for e in self.encoders], 1)
+
+def extract_each(videos, # as `extract_features`
+                 encoders:dict, # name -> anything `extract_features` takes as its encoder
+                 spec:ClipSpec, # clip geometry, the same for all
+                 backbone:str=None, # architecture where weights do not name it
+                 **kwargs) -> dict: # passed to `extract_features` (not `out`)
+    "Name -> `Features` of every encoder, the videos decoded once for all of them."
+    if kwargs.get('out') is not None: raise ValueError('extract_each keeps the features in memory: no out')
+    pairs = {n: _as_encoder(e, backbone, kwargs.get('seed', 0)) for n, e in encoders.items()}
+    joint = extract_features(videos, SideBySide([e for e, _ in pairs.values()]), spec, **kwargs)
+    ends = np.cumsum([0] + [e.feature_dim for e, _ in pairs.values()])
+    return {n: Features({k: np.ascontiguousarray(f[:, a:b]) for k, f in joint.items()},
+                        info=dict(joint.info, weights_meta=meta))
+            for (n, (_, meta)), a, b in zip(pairs.items(), ends[:-1], ends[1:])}
 
 # %% ../nbs/05_features.ipynb #tkex0001
 def _num(x): return f'{x:g}' if isinstance(x, float) else str(x)

@@ -46,7 +46,7 @@ from .losses import VARIANTS, CLAPLoss, text_ids_of
 # %% ../nbs/04_train.ipynb #bdb35eef
 class TrainConfig:
     "Every setting of a training run, each with its one default (the embedded default's)."
-    MAY_CHANGE_ON_RESUME = ('out', 'resume', 'save_every', 'num_workers', 'tensorboard', 'progress', 'preset')
+    MAY_CHANGE_ON_RESUME = ('out', 'resume', 'save_every', 'num_workers', 'frame_cache', 'tensorboard', 'progress', 'preset')
     # Long because it is the list of settings, one docmented line each (the single place each default lives); its body
     # is `store_attr`.
     def __init__(
@@ -106,6 +106,7 @@ class TrainConfig:
         resume:bool=False, # continue from <out>/checkpoint.pt
         save_every:int=0, # also checkpoint every N steps within an epoch (0: epoch ends only)
         num_workers:int=1, # DataLoader worker processes per process
+        frame_cache:str=None, # folder of decoded frames (`FrameCache`) shared by runs: each video decoded once, the same clips; None: decode every clip
         tensorboard:bool=False, # log to TensorBoard through accelerate's trackers
         progress:bool=True, # show a progress bar
         preset:str='default', # the preset these settings started from (a record: the values are what count)
@@ -147,6 +148,10 @@ PRESETS = {
                   pooling='cls', num_workers=8),
     'tiny': dict(backbone='r2plus1d_18_w8', frames=4, clip_fps=3.75, short_side=40, crop=32, clips_per_segment=2,
                  batch_size=4, epochs=2, num_workers=0, mixed_precision='no', progress=False),
+    # the reproduction's budget (`clap_nbdev.reproduce`): many short runs on 2 cores, half-width encoder, 32x32 crops;
+    # heads 10x the backbone's learning rate (the paper: 200x, with SGD)
+    'repro': dict(backbone='r2plus1d_18_w16', short_side=40, crop=32, clips_per_segment=2, max_val_clips=250,
+                  lr_backbone=1e-3, lr_heads=1e-2, progress=False),
 }
 
 @patch(cls_method=True)
@@ -391,7 +396,8 @@ def build_datasets(cfg:TrainConfig, # the run's settings
     for s, report, is_train in zip(segs, reports, (True, False)):
         if cfg.max_videos: s = _first_videos(s, cfg.max_videos)
         ds = ClipDataset(s, videos, spec, is_train, captions if is_train else None,
-                         cfg.caption_prob if is_train else 0., cfg.dagger, cfg.seed, meta)
+                         cfg.caption_prob if is_train else 0., cfg.dagger, cfg.seed, meta,
+                         frame_cache=cfg.frame_cache)
         ds.segment_report, ds.caption_report = report, cap_report if is_train else Report()
         out.append(ds)
     return out[0], out[1], seen, unseen
@@ -808,7 +814,7 @@ def plot_metrics(run:str|Path, # a run folder (with `metrics.jsonl`)
 @call_parse
 @preset_flags(TrainConfig)
 def train(
-    preset:str='default', # 'default' (embedded dataset, 2 CPU cores, ~10 min), 'paper' (section 4.1) or 'tiny' (tests)
+    preset:str='default', # 'default' (embedded dataset, 2 CPU cores, ~10 min), 'paper' (section 4.1), 'repro' (`clap_nbdev.reproduce`) or 'tiny' (tests)
     **settings, # any `TrainConfig` setting; a setting not given (None) takes the preset's value
 ):
     "Post-pre-train a video encoder with CLAP (or one of its variants); returns the metrics of every epoch."
