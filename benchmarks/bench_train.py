@@ -1,10 +1,12 @@
 """Training throughput: the full pipeline against the bare model, in one run on the same shapes.
 
-    python benchmarks/bench_train.py [--preset default] [--videos 12] [--steps 12]
+    python benchmarks/bench_train.py [--preset default] [--videos 12] [--steps 12] [--frame_cache]
 
 Prints, for the preset's clip geometry and batch size:
 - pipeline clips/s: `clap_nbdev.train.train` for one epoch on the first `--videos` training videos
   (decoding in DataLoader workers, text encoding with its cache, loss, backward, optimizer step);
+  with `--frame_cache`, the clips come from a `FrameCache` that an untimed epoch filled first, as every
+  run of the reproduction after the first reads them;
 - bare-model clips/s: forward + backward + step of the same model and loss on random tensors of the
   same shape (the limit on this machine), in the preset's precision and memory format;
 - the ratio pipeline / bare (target >= 0.9x), and the bare model's clips/s in fp32 / bf16 autocast,
@@ -56,7 +58,8 @@ def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None
 def bench_train(preset:str='default', # the `clap_nbdev.train` preset whose geometry, batch and precision are measured
                 videos:int=24, # training videos in the pipeline epoch
                 steps:int=12, # timed steps of the bare model
-                data:str=None): # dataset folder (default: the embedded synthetic dataset)
+                data:str=None, # dataset folder (default: the embedded synthetic dataset)
+                frame_cache:bool=False): # read clips from a warm `FrameCache` (filled by one untimed epoch first)
     "Training throughput: the full pipeline against the bare model, in one run on the same shapes."
     cfg = TrainConfig.from_preset(preset)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
@@ -64,7 +67,11 @@ def bench_train(preset:str='default', # the `clap_nbdev.train` preset whose geom
           f"preset {preset}: {cfg.backbone}, {cfg.frames}x{cfg.crop}x{cfg.crop}, batch {cfg.batch_size}, "
           f"{cfg.mixed_precision}, channels_last={cfg.channels_last}")
     with tempfile.TemporaryDirectory() as tmp:
-        hist = train(preset=preset, data=data, out=str(Path(tmp) / 'run'), epochs=1, max_videos=videos, progress=False)
+        cache = str(Path(tmp) / 'frames') if frame_cache else None
+        if cache: train(preset=preset, data=data, out=str(Path(tmp) / 'fill'), epochs=1, max_videos=videos, progress=False,
+                        frame_cache=cache)  # untimed: decodes every video into the cache
+        hist = train(preset=preset, data=data, out=str(Path(tmp) / 'run'), epochs=1, max_videos=videos, progress=False,
+                     frame_cache=cache)
     pipe = hist[0]['train_clips_per_s']
     bare = bare_clips_per_s(cfg, device, steps)
     print(f'pipeline   {pipe:7.2f} clips/s  (one epoch, {videos} videos, all steps counted)')
