@@ -8,7 +8,7 @@ __all__ = ['SETTINGS', 'ARMS', 'ENDPOINTS', 'CLAIMS', 'SIZES', 'run_once', 'stag
            'train_setting', 'needed_endpoints', 'score_setting', 'draw_fig2a', 'start_encoder', 'reproduce', 'pilot',
            'reproduce_paper']
 
-# %% ../nbs/09_reproduce.ipynb #71100dd7
+# %% ../nbs/09_reproduce.ipynb #21901c02
 import json
 import time
 from contextlib import contextmanager
@@ -31,7 +31,7 @@ from .features import extract_each, load_encoder
 from .analysis import gap_table, plot_gaps, probe_subset, sample_clips, triple_features
 from .localize import evaluate_encoders, unseen_kinds
 
-# %% ../nbs/09_reproduce.ipynb #a0169877
+# %% ../nbs/09_reproduce.ipynb #6207a18d
 def run_once(out:Path, # the run folder
              **flags): # `train` flags
     "Train into `out` unless it holds a finished run; resume it if it holds an unfinished one. Returns `out`."
@@ -39,7 +39,7 @@ def run_once(out:Path, # the run folder
     if not run.finished(): train(out=str(out), resume=run.checkpoint_file.exists(), progress=False, **flags)
     return run.path
 
-# %% ../nbs/09_reproduce.ipynb #e8129c9a
+# %% ../nbs/09_reproduce.ipynb #bff2d380
 # The data of each setting: the main v3 data, and one control per mechanism, the mechanism switched off
 SETTINGS = {'main': {}, 'appearance': dict(appearance_words=True), 'agnostic': dict(context=0.)}
 # The variants trained in each setting ('tac': the start encoder itself)
@@ -54,7 +54,7 @@ ENDPOINTS = {'avg mAP': (1., 'points of oracle-label average mAP, tIoU 0.5:0.95'
              '1-shot mAP (novel)': (1., 'points of 1-shot average mAP, novel-primitive classes'),
              'grounding R@1 IoU 0.5': (.02, 'R@1 at IoU 0.5 of a grounding head on the frozen features')}
 
-# %% ../nbs/09_reproduce.ipynb #20c1d4c7
+# %% ../nbs/09_reproduce.ipynb #93aa8614
 def _claim(claim, endpoint, a, b, setting='main', minus=None):
     "A claim that `a` beats `b` on `endpoint` in `setting`; `minus`: the same difference elsewhere (another setting or endpoint) taken away."
     return dict(claim=claim, endpoint=endpoint, setting=setting, a=a, b=b, minus=minus)
@@ -84,7 +84,7 @@ CLAIMS = [
            'avg mAP', 'clap', 'tsp', minus=dict(setting='agnostic')),
 ]
 
-# %% ../nbs/09_reproduce.ipynb #59a90356
+# %% ../nbs/09_reproduce.ipynb #007c12f0
 @contextmanager
 def stage(times:dict, name:str):
     "Add the wall seconds spent inside to `times[name]` (the reproduction's stage times)."
@@ -129,7 +129,7 @@ def endpoint_values(ev:dict, # from `evaluate_encoders`
         rows[n] = row
     return pd.DataFrame.from_dict(rows, orient='index')
 
-# %% ../nbs/09_reproduce.ipynb #1d347add
+# %% ../nbs/09_reproduce.ipynb #90989b8a
 def per_seed(scores:pd.DataFrame, setting:str, variant:str, endpoint:str) -> pd.Series:
     "The endpoint of one arm, indexed by training seed (empty if the arm was not run)."
     s = scores[(scores['setting'] == setting) & (scores['variant'] == variant)]
@@ -196,7 +196,7 @@ def claims_markdown(table:pd.DataFrame) -> str:
                          'p (Holm)': table.get('p_holm', pd.Series(np.nan, table.index)).map(g), 'verdict': table['verdict']})
     return markdown_table(show.set_index(table['claim'].rename('claim')))
 
-# %% ../nbs/09_reproduce.ipynb #71c393c7
+# %% ../nbs/09_reproduce.ipynb #82302cd9
 # Sizes of the synthetic data of every setting: the full v3 split, and a tiny one for tests
 SIZES = {'full': {}, 'tiny': dict(n_train=16, n_head=8, n_val=10, n_val_unseen=2, n_test=0, height=48, width=64)}
 
@@ -315,7 +315,7 @@ def reproduce(out:str|Path='runs/reproduce', # runs, frame cache and scores go h
     (figures / 'reproduce_work.json').write_text(json.dumps(counts, indent=1))
     return dict(claims=table, scores=scores, times=times, counts=counts)
 
-# %% ../nbs/09_reproduce.ipynb #816e509e
+# %% ../nbs/09_reproduce.ipynb #bf5ff66d
 def _last_validation(run:Path) -> dict:
     "The run's own validation metrics after its last epoch (`metrics.jsonl`)."
     last = json.loads((run / 'metrics.jsonl').read_text().splitlines()[-1])
@@ -348,7 +348,7 @@ def pilot(out:str|Path='runs/reproduce', # shares the start encoder and frame ca
     vals.to_csv(Path(figures) / 'pilot.csv', index=False)
     return vals
 
-# %% ../nbs/09_reproduce.ipynb #035b4e53
+# %% ../nbs/09_reproduce.ipynb #4b5009c6
 @call_parse
 @delegates(reproduce)
 def reproduce_paper(pilot_budgets:str=None, # run the pilot at these epochs instead (e.g. '1,2,4,6'): TSP and CLAP, one seed
