@@ -703,7 +703,8 @@ class FrameCache:
     def __init__(self, folder:str|Path): # shared by runs, processes and workers
         self.folder, self._open = Path(folder), {}
     def _stem(self, path:Path, short_side:int) -> Path:
-        st = path.stat()  # a replaced video (another size or time) gets another name
+        try: st = path.stat()  # a replaced video (another size or time) gets another name
+        except OSError as e: raise VideoError(path, 'cannot open (missing?)', str(e)) from None
         return self.folder / f'{path.stem}-s{short_side}-{st.st_size}-{st.st_mtime_ns}'
     def _build(self, path:Path, meta:VideoMeta, short_side:int, stem:Path, num_threads:int):
         "Decode the whole video in order into `stem.times.npy` and `stem.frames.npy` (the frames last: they mark it done)."
