@@ -8,9 +8,10 @@ __all__ = ['SETTINGS', 'ARMS', 'ENDPOINTS', 'CLAIMS', 'SIZES', 'run_once', 'stag
            'train_setting', 'needed_endpoints', 'score_setting', 'draw_fig2a', 'start_encoder', 'reproduce', 'pilot',
            'reproduce_paper']
 
-# %% ../nbs/09_reproduce.ipynb #21901c02
+# %% ../nbs/09_reproduce.ipynb #957089a4
 import json
 import time
+from collections import Counter
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from .features import extract_each, load_encoder
 from .analysis import gap_table, plot_gaps, probe_subset, sample_clips, triple_features
 from .localize import evaluate_encoders, unseen_kinds
 
-# %% ../nbs/09_reproduce.ipynb #6207a18d
+# %% ../nbs/09_reproduce.ipynb #cdbc1907
 def run_once(out:Path, # the run folder
              **flags): # `train` flags
     "Train into `out` unless it holds a finished run; resume it if it holds an unfinished one. Returns `out`."
@@ -39,7 +40,7 @@ def run_once(out:Path, # the run folder
     if not run.finished(): train(out=str(out), resume=run.checkpoint_file.exists(), progress=False, **flags)
     return run.path
 
-# %% ../nbs/09_reproduce.ipynb #bff2d380
+# %% ../nbs/09_reproduce.ipynb #a342cb9f
 # The data of each setting: the main v3 data, and one control per mechanism, the mechanism switched off
 SETTINGS = {'main': {}, 'appearance': dict(appearance_words=True), 'agnostic': dict(context=0.)}
 # The variants trained in each setting ('tac': the start encoder itself)
@@ -54,7 +55,7 @@ ENDPOINTS = {'avg mAP': (1., 'points of oracle-label average mAP, tIoU 0.5:0.95'
              '1-shot mAP (novel)': (1., 'points of 1-shot average mAP, novel-primitive classes'),
              'grounding R@1 IoU 0.5': (.02, 'R@1 at IoU 0.5 of a grounding head on the frozen features')}
 
-# %% ../nbs/09_reproduce.ipynb #93aa8614
+# %% ../nbs/09_reproduce.ipynb #7a995975
 def _claim(claim, endpoint, a, b, setting='main', minus=None):
     "A claim that `a` beats `b` on `endpoint` in `setting`; `minus`: the same difference elsewhere (another setting or endpoint) taken away."
     return dict(claim=claim, endpoint=endpoint, setting=setting, a=a, b=b, minus=minus)
@@ -84,15 +85,13 @@ CLAIMS = [
            'avg mAP', 'clap', 'tsp', minus=dict(setting='agnostic')),
 ]
 
-# %% ../nbs/09_reproduce.ipynb #007c12f0
+# %% ../nbs/09_reproduce.ipynb #5ed3f4ca
 @contextmanager
 def stage(times:dict, name:str):
     "Add the wall seconds spent inside to `times[name]` (the reproduction's stage times)."
     t0 = time.perf_counter()
     try: yield
     finally: times[name] = times.get(name, 0.) + time.perf_counter() - t0
-
-def _count(times:dict, name:str, n:int): times.setdefault('counts', {})[name] = times.get('counts', {}).get(name, 0) + n
 
 def cached_embed(text:TextEncoder):
     "Sentences -> `[N, d]` array through `text`, each distinct sentence encoded once (every encoder's grounding head reuses them)."
@@ -129,7 +128,7 @@ def endpoint_values(ev:dict, # from `evaluate_encoders`
         rows[n] = row
     return pd.DataFrame.from_dict(rows, orient='index')
 
-# %% ../nbs/09_reproduce.ipynb #90989b8a
+# %% ../nbs/09_reproduce.ipynb #5ddf9a42
 def per_seed(scores:pd.DataFrame, setting:str, variant:str, endpoint:str) -> pd.Series:
     "The endpoint of one arm, indexed by training seed (empty if the arm was not run)."
     s = scores[(scores['setting'] == setting) & (scores['variant'] == variant)]
@@ -196,7 +195,7 @@ def claims_markdown(table:pd.DataFrame) -> str:
                          'p (Holm)': table.get('p_holm', pd.Series(np.nan, table.index)).map(g), 'verdict': table['verdict']})
     return markdown_table(show.set_index(table['claim'].rename('claim')))
 
-# %% ../nbs/09_reproduce.ipynb #82302cd9
+# %% ../nbs/09_reproduce.ipynb #d5d9d096
 # Sizes of the synthetic data of every setting: the full v3 split, and a tiny one for tests
 SIZES = {'full': {}, 'tiny': dict(n_train=16, n_head=8, n_val=10, n_val_unseen=2, n_test=0, height=48, width=64)}
 
@@ -226,20 +225,21 @@ def needed_endpoints(setting:str, claims:list=CLAIMS) -> set:
     return out
 
 def score_setting(root:Path, weights:dict, spec, cfg:TrainConfig, head_seeds:list, n_draws:int, per_video:int,
-                  times:dict, endpoints:set=frozenset(ENDPOINTS), cache=None) -> tuple:
+                  times:dict, endpoints:set=frozenset(ENDPOINTS), cache=None, counts:Counter=None) -> tuple:
     "`(endpoints per encoder, Fig. 2a table)` of one setting: one decoding pass for all the encoders' features, one for the Fig. 2a clips."
     db, meta = load_anet(root / 'activity_net.v1-3.min.json'), json.loads((root / 'synth.json').read_text())
+    counts = Counter() if counts is None else counts  # clips encoded, for `benchmarks/bench_reproduce.py`
     few, ground = any(e.startswith('1-shot') for e in endpoints), 'grounding R@1 IoU 0.5' in endpoints
     vids = sorted(v for v, d in db.items() if d.get('subset') in ('head', 'validation') and d.get('annotations'))
     encoders = {n: load_encoder(str(w))[0] for n, w in weights.items()}
     with stage(times, 'features'):
         feats = extract_each({v: root / 'videos' / f'v_{v}.mp4' for v in vids}, encoders, spec, batch_size=64,
                              channels_last=cfg.channels_last)
-    _count(times, 'feature clips x encoders', next(iter(feats.values())).info['run']['counts']['clips'] * len(feats))
+    counts['feature clips x encoders'] += next(iter(feats.values())).info['run']['counts']['clips'] * len(feats)
     gaps = None
     if 'fg/bg gap' in endpoints:
         with stage(times, 'fig. 2a'): gaps = fig2a_gaps(root, encoders, spec, per_video, cache=cache)
-        _count(times, 'fig. 2a clips x encoders', 3 * len(gaps))
+        counts['fig. 2a clips x encoders'] += 3 * len(gaps)
     caps = (load_captions(root / 'captions' / 'head.json'), load_captions(root / 'captions' / 'val_1.json')) if ground else None
     with stage(times, 'evaluation'):
         ev = evaluate_encoders(feats, db, meta['unseen_classes'] if few else None, unseen_kinds(meta), caps,
@@ -286,7 +286,7 @@ def reproduce(out:str|Path='runs/reproduce', # runs, frame cache and scores go h
               preset:str='repro', # `clap_nbdev.train` preset of every run
               **train_flags): # any other `clap_nbdev.train` flag
     "Train every arm of every setting from one start encoder, score every endpoint, judge `CLAIMS`; the tables and the stage times."
-    out, figures, times, t0 = Path(out), Path(figures), {}, time.perf_counter()
+    out, figures, times, counts, t0 = Path(out), Path(figures), {}, Counter(), time.perf_counter()
     names, seed_list, only = _list(settings), _list(seeds, int), set(_list(variants)) if variants else None
     for n in names:
         if n not in SETTINGS: raise ValueError(f'unknown setting {n!r}; choose from {list(SETTINGS)}')
@@ -300,13 +300,13 @@ def reproduce(out:str|Path='runs/reproduce', # runs, frame cache and scores go h
         arms = [v for v in ARMS[n] if only is None or v in only]
         with stage(times, 'training'): weights = train_setting(roots[n], out / n, arms, seed_list, start, flags)
         vals, gaps = score_setting(roots[n], weights, clip_spec(cfg), cfg, _list(head_seeds, int), n_draws, per_video, times,
-                                   needed_endpoints(n), FrameCache(out / 'frames'))
+                                   needed_endpoints(n), FrameCache(out / 'frames'), counts)
         parts.append(_every_seed(vals, seed_list).assign(setting=n))
         if n == 'main': draw_fig2a(gaps, (f'tsp_s{seed_list[0]}', f'clap_s{seed_list[0]}'), figures / 'fig2a_tsp_vs_clap.png')
     scores = pd.concat(parts).reindex(columns=['setting', 'variant', 'seed', *ENDPOINTS]).sort_values(['setting', 'variant', 'seed'])
     scores = scores.reset_index(drop=True)
     table = judge(scores)
-    counts = dict(times.pop('counts', {}), **_training_clips(out, names))
+    counts = dict(counts, **_training_clips(out, names))
     times['total'] = time.perf_counter() - t0
     scores.to_csv(figures / 'reproduce_scores.csv', index=False)
     table.to_csv(figures / 'claims.csv', index=False)
@@ -315,7 +315,7 @@ def reproduce(out:str|Path='runs/reproduce', # runs, frame cache and scores go h
     (figures / 'reproduce_work.json').write_text(json.dumps(counts, indent=1))
     return dict(claims=table, scores=scores, times=times, counts=counts)
 
-# %% ../nbs/09_reproduce.ipynb #bf5ff66d
+# %% ../nbs/09_reproduce.ipynb #180db883
 def _last_validation(run:Path) -> dict:
     "The run's own validation metrics after its last epoch (`metrics.jsonl`)."
     last = json.loads((run / 'metrics.jsonl').read_text().splitlines()[-1])
@@ -348,7 +348,7 @@ def pilot(out:str|Path='runs/reproduce', # shares the start encoder and frame ca
     vals.to_csv(Path(figures) / 'pilot.csv', index=False)
     return vals
 
-# %% ../nbs/09_reproduce.ipynb #4b5009c6
+# %% ../nbs/09_reproduce.ipynb #5b0c1cdd
 @call_parse
 @delegates(reproduce)
 def reproduce_paper(pilot_budgets:str=None, # run the pilot at these epochs instead (e.g. '1,2,4,6'): TSP and CLAP, one seed
