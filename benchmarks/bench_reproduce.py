@@ -35,6 +35,17 @@ def bare_forward_per_s(cfg, device, steps=8, batch=64):
     return batch * steps / (time.perf_counter() - t0)
 
 
+def stage_overheads(times, work, train_rate, fwd_rate):
+    "`(stages, wall, bare)` per group of stages: training runs (with their validation), features, Fig. 2a, and the rest."
+    get = lambda *ks: sum(float(times.get(k, 0.)) for k in ks)
+    rows = [('start encoder + training (+ validation)', get('start encoder', 'training'),
+             work['training clips'] / train_rate + work['validation clips'] / fwd_rate),
+            ('features', get('features'), work.get('feature clips x encoders', 0) / fwd_rate),
+            ('fig. 2a', get('fig. 2a'), work.get('fig. 2a clips x encoders', 0) / fwd_rate),
+            ('data + evaluation (no encoder compute)', get('data', 'evaluation'), 0.)]
+    return rows
+
+
 @call_parse
 def bench_reproduce(figures:str='figures', # where the reproduction wrote its tables
                     preset:str='repro'): # the training preset the reproduction ran
@@ -51,3 +62,6 @@ def bench_reproduce(figures:str='figures', # where the reproduction wrote its ta
     print(times.round(1).to_string())
     print(f"wall {times['total']:.0f} s, bare compute {bare:.0f} s: wall / bare = {times['total'] / bare:.2f}x, "
           f"overheads {100 * (1 - bare / times['total']):.0f} % of the wall time (target < 15 %)")
+    print('where the overheads are, stage by stage (wall - bare compute of its work):')
+    for name, wall, own in stage_overheads(times, work, train_rate, fwd_rate):
+        print(f'  {name:36s} wall {wall:7.0f} s  bare {own:7.0f} s  overhead {wall - own:6.0f} s')

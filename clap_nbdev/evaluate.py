@@ -244,7 +244,8 @@ def detection_diagnostics(g:pd.DataFrame, # evaluated ground truth (`video, star
           'false positives, as in the official code')
     d.add('predictions on videos of another subset or without annotations', out[out.isin(set(subsets))],
           'false positives, as in the official code')
-    d.add('classes without predictions', [c for c in names if c not in set(p.label)], 'AP 0, as in the official code')
+    predicted = set(p.label)  # once: a set per class would make this quadratic
+    d.add('classes without predictions', [c for c in names if c not in predicted], 'AP 0, as in the official code')
     rule = 'official tIoU 0/0 = nan, counted as a hit' if order == 'official' else 'tIoU 0 (order="stable")'
     return segment_diagnostics(d, g, p, rule)
 
@@ -347,7 +348,8 @@ def proposal_diagnostics(g:pd.DataFrame, p:pd.DataFrame) -> Diagnostics:
     d, gv = Diagnostics(), set(g.video)
     d.add('proposals on videos outside the evaluated ground truth', p.video[~p.video.isin(gv)],
           'not scored, but counted in the official ratio, so fewer proposals are kept per evaluated video')
-    d.add('evaluated videos without proposals', [v for v in dict.fromkeys(g.video) if v not in set(p.video)],
+    proposed = set(p.video)  # once: a set per video would make this quadratic
+    d.add('evaluated videos without proposals', [v for v in dict.fromkeys(g.video) if v not in proposed],
           'their instances are misses')
     return segment_diagnostics(d, g, p, 'official tIoU 0/0 = nan, which reaches no threshold')
 

@@ -84,12 +84,13 @@ def nms(segs:np.ndarray, # `[N, 2]` seconds
         thr:float=.5, # drop a segment whose tIoU with a kept, better one exceeds this
         top:int=100): # keep at most this many
     "Indices kept by greedy non-maximum suppression, best first."
-    order, keep = list(np.argsort(-np.asarray(scores), kind='stable')), []
-    segs = np.asarray(segs, float)
-    while order and len(keep) < top:
-        i = order.pop(0)
-        keep.append(i)
-        if order: order = [j for j, o in zip(order, segment_iou(segs[order], segs[i])[:, 0]) if o <= thr]
+    order = np.argsort(-np.asarray(scores), kind='stable')
+    ranked, alive, keep = np.asarray(segs, float).reshape(-1, 2)[order], np.ones(len(order), bool), []
+    for k in range(len(order)):
+        if not alive[k]: continue
+        keep.append(order[k])
+        if len(keep) == top: break
+        alive[k + 1:] &= segment_iou(ranked[k + 1:], ranked[k])[:, 0] <= thr  # a nan tIoU suppresses, as `<=` says
     return np.array(keep, int)
 
 def proposals(probs:np.ndarray, # `[3, L]` actionness, start, end probabilities
@@ -174,6 +175,7 @@ def predict(model:Localizer, # from `fit_localizer`
             videos:list, # ids to predict
             top_k:int=2, # classes per proposal
             classify=None, # `(pooled [B, D] tensor) -> (probs [B, C], class names)`; None: the model's classifier
+            memo:dict=None, # `{video: proposals}` of this model and `kwargs`, filled as it goes (callers that change only `classify`)
             **kwargs) -> dict: # passed to `proposals`
     "ActivityNet-format predictions (`{version, results, external_data}`) for `videos`."
     vids = [bare_id(v) for v in videos if _get(features, v) is not None]
@@ -182,8 +184,10 @@ def predict(model:Localizer, # from `fit_localizer`
     if classify is None: cp, names = torch.softmax(model.cls(x.mean(2)), 1).numpy(), model.classes
     else: cp, names = classify(x.mean(2))
     results = {}
+    memo = {} if memo is None else memo
     for v, p, c in zip(vids, probs, np.asarray(cp)):
-        segs, sc = proposals(p, db[v]['duration'], **kwargs)
+        if v not in memo: memo[v] = proposals(p, db[v]['duration'], **kwargs)
+        segs, sc = memo[v]
         best = np.argsort(-c, kind='stable')[:top_k]
         results[v] = [dict(label=names[k], score=float(s * c[k]), segment=[round(float(a), 3), round(float(b), 3)])
                       for (a, b), s in zip(segs, sc) for k in best]
@@ -460,7 +464,7 @@ def fewshot_draws(model:Localizer, # the boundary head (its proposals and normal
                   tau:float=.1, # `NearestMean` temperature
                   **kwargs) -> pd.DataFrame: # passed to `predict`
     "Average mAP (percent) of the k-shot mode per k and support draw, over all `classes` and per kind; a k the data cannot supply is skipped and logged."
-    gt, rows = {'database': db}, []
+    gt, rows, memo = {'database': db}, [], {}  # the proposals of a query video are the same in every draw
     for k in ks:
         for d in range(n_draws):
             try: support, query = kshot_split(db, classes, k, subset, seed=d)
@@ -468,7 +472,7 @@ def fewshot_draws(model:Localizer, # the boundary head (its proposals and normal
                 log.warning('%d-shot skipped: %s', k, e)
                 break
             pred = predict(model, features, db, query, classify=NearestMean(model, features, support, tau),
-                           top_k=1, **kwargs)
+                           top_k=1, memo=memo, **kwargs)
             # a mixed support video can take a class's last query
             present = [c for c in classes if any(a['label'] == c for v in query for a in db[v]['annotations'])]
             ap = detection_map(gt, pred, subset, classes=present, videos=query).ap

@@ -4,11 +4,11 @@
 
 # %% auto #0
 __all__ = ['COLOURS', 'SHAPES', 'MOTIONS', 'MOTION_NAMES', 'GENERATOR_VERSION', 'SPEEDS', 'PRIMITIVES', 'NOVEL', 'TINTS',
-           'TEXTURES', 'SCENES', 'SUBSETS_V3', 'shape_polygon', 'Motion', 'float_pair', 'int_pair', 'SynthConfig',
-           'plan_dataset', 'render_frames', 'write_mp4', 'caption_for', 'class_names', 'anet_json', 'captions_json',
-           'Primitive', 'primitive_of', 'v3_classes', 'scene_backdrop', 'class_scenes', 'plan_v3', 'start_end',
-           'caption_v3', 'scene_caption', 'caption_pair_cosines', 'synth_meta', 'make_synth', 'cache_dir',
-           'synth_dataset', 'write_synth', 'contact_sheet']
+           'TEXTURES', 'SCENES', 'SUBSETS_V3', 'CAPTION_ONLY', 'shape_polygon', 'Motion', 'float_pair', 'int_pair',
+           'SynthConfig', 'plan_dataset', 'render_frames', 'write_mp4', 'caption_for', 'class_names', 'anet_json',
+           'captions_json', 'Primitive', 'primitive_of', 'v3_classes', 'scene_backdrop', 'class_scenes', 'plan_v3',
+           'start_end', 'caption_v3', 'scene_caption', 'caption_pair_cosines', 'synth_meta', 'make_synth', 'cache_dir',
+           'video_twin', 'cached_synth', 'synth_dataset', 'write_synth', 'contact_sheet']
 
 # %% ../nbs/00_synth.ipynb #e2ff72ac
 import hashlib
@@ -621,9 +621,22 @@ def synth_meta(cfg:SynthConfig, # the dataset's settings
                     class_scenes=class_scenes(cfg), subsets=SUBSETS_V3)
     return meta
 
+def _link_videos(twin:Path, # a dataset folder whose videos these plans would render again
+                 db:dict, # this dataset's ActivityNet JSON, which must equal the twin's
+                 plans:list, # this dataset's video plans (`plan_dataset`)
+                 dest:Path): # the videos folder being written
+    "Hard-link (or copy, across file systems) the twin's videos into `dest`, after checking that its annotations are these."
+    if json.loads((twin / 'activity_net.v1-3.min.json').read_text()) != json.loads(json.dumps(db)):
+        raise ValueError(f'{twin}: its annotations differ from these settings\' ones, so its videos are not theirs')
+    for p in plans:
+        src, dst = twin / 'videos' / f"v_{p['id']}.mp4", dest / f"v_{p['id']}.mp4"
+        try: os.link(src, dst)
+        except OSError: shutil.copy2(src, dst)  # keeps the modification time, which `FrameCache` keys on
+
 def make_synth(out:str|Path, # destination folder; must not exist yet (or be empty)
                cfg:SynthConfig=None, # dataset settings (default: `SynthConfig()`)
-               workers:int=None): # render processes (default: CPU count)
+               workers:int=None, # render processes (default: CPU count)
+               videos_from:str|Path=None): # a dataset rendered from `video_twin(cfg)`: its videos are linked, not rendered again
     "Generate the synthetic dataset into `out`; returns its path."
     cfg, out = cfg or SynthConfig(), Path(out)
     if out.exists() and any(out.iterdir()): raise FileExistsError(f'{out} exists and is not empty')
@@ -632,12 +645,13 @@ def make_synth(out:str|Path, # destination folder; must not exist yet (or be emp
     try:
         plans, unseen = plan_dataset(cfg)
         (tmp / 'videos').mkdir(); (tmp / 'captions').mkdir()
-        jobs = [(p, cfg, tmp / 'videos') for p in plans]
+        db, jobs = anet_json(plans, cfg), [(p, cfg, tmp / 'videos') for p in plans]
         workers = workers or os.cpu_count() or 1
-        if workers == 1: list(map(_render_one, jobs))
+        if videos_from: _link_videos(Path(videos_from), db, plans, tmp / 'videos')
+        elif workers == 1: list(map(_render_one, jobs))
         else:
             with ProcessPoolExecutor(workers) as ex: list(ex.map(_render_one, jobs, chunksize=1))
-        _dump(anet_json(plans, cfg), tmp / 'activity_net.v1-3.min.json')
+        _dump(db, tmp / 'activity_net.v1-3.min.json')
         by_subset = lambda s: [p for p in plans if p['subset'] == s]
         _dump(captions_json(by_subset('training'), cfg), tmp / 'captions' / 'train.json')
         if cfg.version == 3: _dump(captions_json(by_subset('head'), cfg), tmp / 'captions' / 'head.json')
@@ -656,15 +670,28 @@ def cache_dir() -> Path:
     "Where clap_nbdev keeps generated data: `$CLAP_NBDEV_CACHE`, else `~/.cache/clap_nbdev`."
     return Path(os.environ.get('CLAP_NBDEV_CACHE', '~/.cache/clap_nbdev')).expanduser()
 
-@delegates(SynthConfig.__init__)
-def synth_dataset(**kwargs) -> Path:
-    "Path of the synthetic dataset for these settings, generated once into the cache folder."
-    cfg = SynthConfig(**kwargs)
+# Settings that change only the words written about the videos, never a frame, with their defaults
+CAPTION_ONLY = {'appearance_words': False}
+
+def video_twin(cfg:SynthConfig) -> SynthConfig|None:
+    "The settings that render the same videos as `cfg`, its caption-only settings at their defaults; None if `cfg` is those."
+    if all(getattr(cfg, k) == v for k, v in CAPTION_ONLY.items()): return None
+    return SynthConfig.from_record({**cfg.as_dict(), **CAPTION_ONLY})
+
+def cached_synth(cfg:SynthConfig) -> Path:
+    "The dataset of `cfg` in the cache folder, generated on first use (its videos linked from its `video_twin`'s, if any)."
     root = cache_dir() / (f'synth-{cfg.key()}' if cfg.version == 2 else f'synth-v{cfg.version}-{cfg.key()}')
     root.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root) + '.lock'):
-        if not (root / 'synth.json').exists(): make_synth(root, cfg)
+        if not (root / 'synth.json').exists():
+            twin = video_twin(cfg)
+            make_synth(root, cfg, videos_from=cached_synth(twin) if twin else None)
     return root
+
+@delegates(SynthConfig.__init__)
+def synth_dataset(**kwargs) -> Path:
+    "Path of the synthetic dataset for these settings, generated once into the cache folder."
+    return cached_synth(SynthConfig(**kwargs))
 
 # %% ../nbs/00_synth.ipynb #a4b21363
 @call_parse

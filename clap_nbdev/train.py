@@ -66,7 +66,7 @@ class TrainConfig:
         valid_csv:str=None, # TSP ground-truth CSV of the validation segments, with --train_csv
         max_videos:int=0, # use only the first N training and validation videos (0: all)
         # encoders
-        backbone:str='r2plus1d_18_w32', # video encoder: r2plus1d_18, r3d_18, mc3_18, r2plus1d_18_w8/_w16/_w32 (narrower)
+        backbone:str='r2plus1d_18_w16', # video encoder: r2plus1d_18, r3d_18, mc3_18, r2plus1d_18_w8/_w16/_w32 (narrower)
         weights:str=None, # initial video-encoder weights: a local state_dict (.pth/.safetensors) or 'kinetics400'
         text_model:str=None, # text encoder: hub name or local folder (default: packaged all-MiniLM-L6-v2)
         pooling:str='mean', # text pooling: 'cls' (paper) or 'mean'
@@ -80,7 +80,7 @@ class TrainConfig:
         # optimisation
         batch_size:int=16, # clips per process per step
         grad_accum:int=1, # gradient accumulation steps
-        epochs:int=5, # training epochs
+        epochs:int=3, # training epochs
         optimizer:str='adamw', # 'sgd' (paper) or 'adamw'
         lr_backbone:float=2e-3, # learning rate of the video encoder
         lr_heads:float=2e-3, # learning rate of the projections and heads
@@ -95,7 +95,7 @@ class TrainConfig:
         clip_grad:float=1., # clip the gradient norm to this (0: off)
         temperature:float=0.07, # initial (or fixed) contrastive temperature
         learn_temperature:bool=True, # learn the temperature
-        mixed_precision:str='auto', # 'auto' (bf16 where the device runs it natively, else fp32), 'no', 'bf16' or 'fp16'
+        mixed_precision:str='auto', # 'auto' (bf16 on a CUDA GPU that runs it natively, fp32 on a CPU), 'no', 'bf16' or 'fp16'
         channels_last:bool=True, # channels_last_3d memory format
         sync_bn:bool=False, # synchronise BatchNorm statistics across processes
         max_val_clips:int=1000, # validate on at most this many clips, an even fixed subset (0: all)
@@ -148,7 +148,7 @@ PRESETS = {
                   pooling='cls', num_workers=8),
     'tiny': dict(backbone='r2plus1d_18_w8', frames=4, clip_fps=3.75, short_side=40, crop=32, clips_per_segment=2,
                  batch_size=4, epochs=2, num_workers=0, mixed_precision='no', progress=False),
-    # the reproduction's budget (`clap_nbdev.reproduce`): many short runs on 2 cores, half-width encoder, 32x32 crops;
+    # the reproduction's budget (`clap_nbdev.reproduce`): many short runs on 2 cores, quarter-width encoder, 32x32 crops;
     # heads 10x the backbone's learning rate (the paper: 200x, with SGD)
     'repro': dict(backbone='r2plus1d_18_w16', short_side=40, crop=32, clips_per_segment=2, max_val_clips=250,
                   lr_backbone=1e-3, lr_heads=1e-2, progress=False),

@@ -135,6 +135,7 @@ def bf16_is_fast(device:torch.device) -> bool:
 
 def resolve_precision(setting:str, # 'auto', 'bf16', 'fp16' or 'no'
                       device:torch.device=None): # default: the device Accelerate gives this process
-    "The mixed precision a run uses: `'auto'` becomes `'bf16'` where bf16 is native on the device, else `'no'`."
+    "The mixed precision a run uses: `'auto'` becomes `'bf16'` on a CUDA device that runs it natively, else `'no'`."
     if setting != 'auto': return setting
-    return 'bf16' if bf16_is_fast(torch.device(device) if device is not None else launch_state().device) else 'no'
+    device = torch.device(device) if device is not None else launch_state().device
+    return 'bf16' if device.type == 'cuda' and bf16_is_fast(device) else 'no'  # CPU bf16 learns less (above)
