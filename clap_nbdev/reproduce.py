@@ -288,7 +288,26 @@ def start_encoder(out:Path, root:Path, flags:dict, epochs:int) -> Path:
 def _run_flags(out:Path, preset:str, epochs:int, train_flags:dict) -> dict:
     return dict(preset=preset, epochs=epochs, frame_cache=str(out / 'frames'), **train_flags)
 
-# Long by its docmented signature (15 settings); the body is the reproduction's stages, each timed, named above.
+def _twin_arms(arms:list, twin:pd.DataFrame, preset:str, train_flags:dict) -> list:
+    "The arms whose runs and scores are the caption twin's: scored there, and never reading a caption (so trained alike)."
+    there = set(twin['variant'])
+    return [v for v in arms if v in there and not reads_captions(v, preset, train_flags)]
+
+def _long_scores(scored:dict) -> pd.DataFrame:
+    "`{setting: scores}` as one long table: setting, variant, seed, one column per endpoint, sorted."
+    scores = pd.concat([s.assign(setting=n) for n, s in scored.items()])
+    scores = scores.reindex(columns=['setting', 'variant', 'seed', *ENDPOINTS])
+    return scores.sort_values(['setting', 'variant', 'seed']).reset_index(drop=True)
+
+def _write_tables(figures:Path, scores:pd.DataFrame, table:pd.DataFrame, times:dict, counts:dict):
+    "The reproduction's files: scores, claims (CSV and Markdown), stage times and the work done."
+    scores.to_csv(figures / 'reproduce_scores.csv', index=False)
+    table.to_csv(figures / 'claims.csv', index=False)
+    (figures / 'claims.md').write_text(claims_markdown(table))
+    pd.Series(times, name='seconds').rename_axis('stage').to_csv(figures / 'reproduce_times.csv')
+    (figures / 'reproduce_work.json').write_text(json.dumps(counts, indent=1))
+
+# Long by its documented signature (15 settings); the body is the reproduction's stages, each timed, named above.
 def reproduce(out:str|Path='runs/reproduce', # runs, frame cache and scores go here (rerun: finished runs are kept)
               figures:str|Path='figures', # claims.md/.csv, scores.csv, stage_times.csv and Fig. 2a go here
               settings:str='main,appearance,agnostic', # comma-separated keys of `SETTINGS` (the controls)
@@ -317,8 +336,7 @@ def reproduce(out:str|Path='runs/reproduce', # runs, frame cache and scores go h
     for n in names:
         arms = [v for v in ARMS[n] if only is None or v in only]
         twin = scored.get(twins.get(n), pd.DataFrame(columns=['variant']))
-        # an arm that reads no caption is trained alike on its caption twin's data: its runs and scores are the twin's
-        shared = [v for v in arms if v in set(twin['variant']) and not reads_captions(v, preset, train_flags)]
+        shared = _twin_arms(arms, twin, preset, train_flags)
         with stage(times, 'training'):
             weights = train_setting(roots[n], out / n, [v for v in arms if v not in shared], seed_list, start, flags,
                                     secondary_seeds)
@@ -327,17 +345,11 @@ def reproduce(out:str|Path='runs/reproduce', # runs, frame cache and scores go h
         scored[n] = pd.concat([_every_seed(vals, seed_list), twin[twin['variant'].isin(shared)]])
         if n == 'main' and gaps is not None:
             draw_fig2a(gaps, (f'tsp_s{seed_list[0]}', f'clap_s{seed_list[0]}'), figures / 'fig2a_tsp_vs_clap.png')
-    scores = pd.concat([s.assign(setting=n) for n, s in scored.items()])
-    scores = scores.reindex(columns=['setting', 'variant', 'seed', *ENDPOINTS])
-    scores = scores.sort_values(['setting', 'variant', 'seed']).reset_index(drop=True)
+    scores = _long_scores(scored)
     table = judge(scores)
     counts = dict(counts, **_training_clips(out, names))
     times['total'] = time.perf_counter() - t0
-    scores.to_csv(figures / 'reproduce_scores.csv', index=False)
-    table.to_csv(figures / 'claims.csv', index=False)
-    (figures / 'claims.md').write_text(claims_markdown(table))
-    pd.Series(times, name='seconds').rename_axis('stage').to_csv(figures / 'reproduce_times.csv')
-    (figures / 'reproduce_work.json').write_text(json.dumps(counts, indent=1))
+    _write_tables(figures, scores, table, times, counts)
     return dict(claims=table, scores=scores, times=times, counts=counts)
 
 # %% ../nbs/09_reproduce.ipynb #180db883
