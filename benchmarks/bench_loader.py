@@ -7,7 +7,9 @@ training epochs (`Trainer.one_epoch`, with its worker start-up) fed by: the same
 loading at all: the reference), one worker, one persistent worker, and the main process (`num_workers=0`).
 Prints each loader's clips/s per round and its ratio to the in-memory epoch of the same round (paired: the
 machine's pace drifts by up to 2x within minutes), with the median over rounds.
-Measured on 2 cores (repro preset, warm cache): one worker 0.918x, persistent 0.948x, main process 0.979x.
+Measured on 2 cores (repro preset, warm cache): with 6 rounds of the same design, one worker 0.918x, persistent
+0.948x, main process 0.979x; with this script and 2 rounds, 0.918x, 0.925x and 0.921x. Not decisive between the
+loaders, so the presets keep their worker.
 """
 import tempfile
 
@@ -34,7 +36,7 @@ def bench_loader(preset:str='repro', # the `clap_nbdev.train` preset
         train(preset=preset, out=tempfile.mkdtemp(), epochs=1, frame_cache=cache, progress=False)  # untimed: fills the cache
         tr = trainer(preset, cache)
         it = iter(tr.train_dl); held = [next(it) for _ in range(12)]; del it
-        mk = lambda nw, keep: tr.acc.prepare(DataLoader(tr.train_ds, **train_order(tr.train_ds, tr.cfg, 1),
+        mk = lambda nw, keep: tr.acc.prepare(DataLoader(tr.train_ds, **train_order(tr.train_ds, tr.cfg, tr.acc.num_processes),
                                                         collate_fn=collate, num_workers=nw, persistent_workers=keep))
         loaders = {'one worker': tr.train_dl, 'one persistent worker': mk(1, True), 'main process': mk(0, False)}
         def in_memory():
