@@ -11,21 +11,18 @@ Measured on 2 cores (repro preset, warm cache): with 6 rounds of the same design
 0.948x, main process 0.979x; with this script and 2 rounds, 0.918x, 0.925x and 0.921x. Not decisive between the
 loaders, so the presets keep their worker.
 """
-import tempfile
+import sys, tempfile
+from pathlib import Path
 
 import numpy as np
 from fastcore.script import call_parse
 from torch.utils.data import DataLoader
 
 from clap_nbdev.data import collate
-from clap_nbdev.train import EpochTally, TrainConfig, Trainer, train, train_order
+from clap_nbdev.train import EpochTally, train, train_order
 
-
-def trainer(preset:str, cache:str) -> Trainer:
-    "A `Trainer` of `preset` reading from `cache`, built up to its loaders."
-    tr = Trainer(TrainConfig.from_preset(preset, out=tempfile.mkdtemp(), frame_cache=cache, num_workers=1))
-    tr.setup(); ck = tr.open_run(); tr.build_data(ck); tr.build_model(); tr.build_loaders(); tr.restore(ck)
-    return tr
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_train import trainer
 
 
 @call_parse
@@ -34,7 +31,7 @@ def bench_loader(preset:str='repro', # the `clap_nbdev.train` preset
     "Training epochs fed by workers or by the main process, each against in-memory batches of the same round."
     with tempfile.TemporaryDirectory() as cache:
         train(preset=preset, out=tempfile.mkdtemp(), epochs=1, frame_cache=cache, progress=False)  # untimed: fills the cache
-        tr = trainer(preset, cache)
+        tr = trainer(preset, cache, num_workers=1)
         it = iter(tr.train_dl); held = [next(it) for _ in range(12)]; del it
         mk = lambda nw, keep: tr.acc.prepare(DataLoader(tr.train_ds, **train_order(tr.train_ds, tr.cfg, tr.acc.num_processes),
                                                         collate_fn=collate, num_workers=nw, persistent_workers=keep))

@@ -8,7 +8,8 @@ encoded for features and Fig. 2a, summed over encoders). Then measures, now, on 
 model's clips/s of the preset's shape: forward + backward + step on random tensors (training), and the
 encoder's forward alone (validation, features, Fig. 2a). The bare compute is the work divided by those
 rates; everything else (decoding, data generation, start-up, heads, metrics) is overhead.
-Target: overheads under 15 % of the wall time. The machine should be as idle as it was for the run.
+Target: overheads under 15 % of the wall time. The machine must be the run's (the reproduction records it in
+`reproduce_work.json`; the benchmark warns when they differ) and as idle as it was for the run.
 """
 import json, sys, time
 from pathlib import Path
@@ -20,6 +21,7 @@ from fastcore.script import call_parse
 sys.path.insert(0, str(Path(__file__).parent))
 from bench_train import bare_clips_per_s
 from clap_nbdev.models import video_encoder
+from clap_nbdev.reproduce import machine
 from clap_nbdev.train import TrainConfig
 
 
@@ -56,6 +58,9 @@ def bench_reproduce(figures:str='figures', # where the reproduction wrote its ta
     train_rate, fwd_rate = bare_clips_per_s(cfg, device, 12), bare_forward_per_s(cfg, device)
     forward = work['validation clips'] + work.get('feature clips x encoders', 0) + work.get('fig. 2a clips x encoders', 0)
     bare = work['training clips'] / train_rate + forward / fwd_rate
+    ran, now = work.get('machine', 'not recorded'), machine()
+    print(f'the run computed on: {ran}; this benchmark on: {now}')
+    if ran != now: print('WARNING: not the machine of the run: its bare compute below is not the run\'s, nor are the overheads')
     print(f'bare rates now: training {train_rate:.1f} clips/s, forward {fwd_rate:.1f} clips/s ({cfg.backbone}, '
           f'{cfg.frames}x{cfg.crop}x{cfg.crop})')
     print(f"work: {work['training clips']} clips trained, {forward} encoded")

@@ -41,8 +41,10 @@ VIDEO_EXTS = ('.mp4', '.mkv', '.webm', '.avi', '.mov')
 
 def bare_id(name:str) -> str:
     "Video id without the `v_` prefix, from a bare id, a `v_<id>` key, a file name or a path."
-    name = Path(str(name)).name
-    if Path(name).suffix.lower() in VIDEO_EXTS: name = Path(name).stem
+    name = str(name)
+    if '/' in name or '.' in name:  # a path or file name (the evaluation calls this per row: keep ids off `Path`)
+        name = Path(name).name
+        if Path(name).suffix.lower() in VIDEO_EXTS: name = Path(name).stem
     return name[2:] if name.startswith('v_') and len(name) != 11 else name
 
 def prefixed_id(name:str) -> str:

@@ -162,14 +162,15 @@ def load_ground_truth(gt, # ActivityNet GT JSON (path or dict; full file or its 
         where = f'{src}: database[{k!r}]'
         if not isinstance(v, dict):
             raise EvalInputError(f"{where} is a {type(v).__name__}, not an object {{'subset', 'annotations'}}")
-        subsets[bare_id(k)] = v.get('subset')
+        vid = bare_id(k)  # once per video, not per row
+        subsets[vid] = v.get('subset')
         if subset is not None and v.get('subset') != subset: continue
         anns = v.get('annotations', [])
         if not isinstance(anns, list):
             raise EvalInputError(f"{where}['annotations'] is a {type(anns).__name__}, not a list")
         for i, a in enumerate(anns):
             w = f"{where}['annotations'][{i}]"
-            rows.append((bare_id(k), *_segment(a, w, _ANN_SHAPE), _label(a, w, _ANN_SHAPE)))
+            rows.append((vid, *_segment(a, w, _ANN_SHAPE), _label(a, w, _ANN_SHAPE)))
     return pd.DataFrame(rows, columns=['video', 'start', 'end', 'label']), subsets
 
 def load_predictions(pred, # predictions JSON (path or dict; full file or its `results`)
@@ -181,10 +182,11 @@ def load_predictions(pred, # predictions JSON (path or dict; full file or its `r
     for k, lst in res.items():
         if not isinstance(lst, list):
             raise EvalInputError(f"{src}: results[{k!r}] is a {type(lst).__name__}, not a list of {_ROW_SHAPE}")
+        vid = bare_id(k)  # once per video, not per row
         for i, r in enumerate(lst):
             w = f'{src}: results[{k!r}][{i}]'
             lab = _label(r, w, _ROW_SHAPE) if labelled else (r.get('label') if isinstance(r, dict) else None)
-            rows.append((bare_id(k), *_segment(r, w, _ROW_SHAPE), lab,
+            rows.append((vid, *_segment(r, w, _ROW_SHAPE), lab,
                          _number(_field(r, 'score', w, _ROW_SHAPE), w, 'score')))
     return pd.DataFrame(rows, columns=['video', 'start', 'end', 'label', 'score'])
 

@@ -464,7 +464,9 @@ def fewshot_draws(model:Localizer, # the boundary head (its proposals and normal
                   tau:float=.1, # `NearestMean` temperature
                   **kwargs) -> pd.DataFrame: # passed to `predict`
     "Average mAP (percent) of the k-shot mode per k and support draw, over all `classes` and per kind; a k the data cannot supply is skipped and logged."
-    gt, rows, memo = {'database': db}, [], {}  # the proposals of a query video are the same in every draw
+    # the queries are of `subset`: its videos only, not the whole database parsed again in every draw
+    gt = {'database': {v: d for v, d in db.items() if d.get('subset') == subset}}
+    rows, memo = [], {}  # the proposals of a query video are the same in every draw
     for k in ks:
         for d in range(n_draws):
             try: support, query = kshot_split(db, classes, k, subset, seed=d)

@@ -6,10 +6,12 @@
 __all__ = ['SETTINGS', 'ARMS', 'ENDPOINTS', 'CLAIMS', 'SIZES', 'SECONDARY', 'run_once', 'stage', 'cached_embed', 'fig2a_gaps',
            'endpoint_values', 'per_seed', 'claim_differences', 'judge', 'markdown_table', 'claims_markdown',
            'train_setting', 'reads_captions', 'video_twins', 'needed_endpoints', 'score_setting', 'draw_fig2a',
-           'start_encoder', 'reproduce', 'pilot', 'reproduce_paper']
+           'machine', 'start_encoder', 'reproduce', 'pilot', 'reproduce_paper']
 
 # %% ../nbs/09_reproduce.ipynb #957089a4
 import json
+import os
+import platform
 import time
 from collections import Counter
 from contextlib import contextmanager
@@ -272,6 +274,15 @@ def draw_fig2a(gaps:pd.DataFrame, names:tuple, out:Path):
     t = gaps[gaps['encoder'].isin(names)].replace({'encoder': dict(zip(names, ('TSP', 'CLAP')))})
     plt.close(plot_gaps(t, 30, f'{len(t) // 2} triples of {t.video.nunique()} validation videos, first seed', out=out))
 
+def machine() -> str:
+    "What the reproduction computes on, as its benchmark compares it: the GPU, else the CPU model, its widest vector unit and cores."
+    if torch.cuda.is_available(): return torch.cuda.get_device_name()
+    info = Path('/proc/cpuinfo').read_text() if Path('/proc/cpuinfo').exists() else ''
+    name = next((l.split(':', 1)[1].strip() for l in info.splitlines() if l.startswith('model name')), platform.machine())
+    flags = set(next((l.split(':', 1)[1].split() for l in info.splitlines() if l.startswith('flags')), []))
+    vec = next((f for f in ('avx512f', 'avx2') if f in flags), 'no avx2')
+    return f'{name} ({vec}), {os.cpu_count()} cores'
+
 def _training_clips(out:Path, settings:list) -> dict:
     "Clips trained on and validated, over the start encoder and every run of `settings` (from their `metrics.jsonl`)."
     train_n = val_n = 0
@@ -347,7 +358,7 @@ def reproduce(out:str|Path='runs/reproduce', # runs, frame cache and scores go h
             draw_fig2a(gaps, (f'tsp_s{seed_list[0]}', f'clap_s{seed_list[0]}'), figures / 'fig2a_tsp_vs_clap.png')
     scores = _long_scores(scored)
     table = judge(scores)
-    counts = dict(counts, **_training_clips(out, names))
+    counts = dict(counts, **_training_clips(out, names), machine=machine())
     times['total'] = time.perf_counter() - t0
     _write_tables(figures, scores, table, times, counts)
     return dict(claims=table, scores=scores, times=times, counts=counts)
