@@ -14,10 +14,11 @@ The round's ratio is the epoch's clips/s over the mean of the two bare blocks ar
 drifts by up to 2x within minutes, so only ratios measured side by side mean anything. Prints each round, the
 median ratio with its range (target >= 0.9x), then the bare model's clips/s in fp32 / bf16 autocast, with and
 without channels_last_3d. Runs unchanged on a CUDA machine (it reports the device).
-Measured on 2 cores of an AMD EPYC without AVX-512 (repro preset, warm cache, 8 rounds): median 0.639x
-(interquartile 0.636-0.643), below the 0.9x target. There `Trainer.one_batch` on real batches held in memory
-ran at 0.989x the bare model (12 paired blocks of 5 steps) and a worker-fed epoch at 0.98x an in-memory one
-(`bench_loader.py`), so the missing third is spent per epoch outside the steps, not in them.
+Measured on 2 cores of an AMD EPYC without AVX-512 (repro preset, warm cache): median 0.639x, 0.634x and
+0.628x in three runs of 8, 5 and 5 rounds (interquartile ranges within 0.62-0.65), below the 0.9x target.
+Unexplained so far: in one process on the same machine, `Trainer.one_batch` on real batches held in memory ran
+at 0.989x the bare model (12 paired blocks of 5 steps), and a script alternating bare blocks, a worker-fed epoch
+and an epoch of held batches gave 0.858x and 0.968x (4 rounds), so where this design loses the rest is open.
 """
 import tempfile, time
 
@@ -73,6 +74,7 @@ def bare_clips_per_s(cfg, device, steps, warmup=3, bf16=None, channels_last=None
 
 def trainer(preset:str, cache:str=None, **flags) -> Trainer:
     "A `Trainer` of `preset` (reading from `cache`, a `FrameCache` folder, if given), built up to its loaders."
+    flags = {k: v for k, v in flags.items() if v is not None}  # as `train`: a flag not given takes the preset's value
     tr = Trainer(TrainConfig.from_preset(preset, out=tempfile.mkdtemp(), frame_cache=cache, **flags))
     tr.setup(); ck = tr.open_run(); tr.build_data(ck); tr.build_model(); tr.build_loaders(); tr.restore(ck)
     return tr
