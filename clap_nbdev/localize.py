@@ -465,7 +465,7 @@ def fewshot_draws(model:Localizer, # the boundary head (its proposals and normal
                   **kwargs) -> pd.DataFrame: # passed to `predict`
     "Average mAP (percent) of the k-shot mode per k and support draw, over all `classes` and per kind; a k the data cannot supply is skipped and logged."
     # the queries are of `subset`: its videos only, not the whole database parsed again in every draw
-    gt = {'database': {v: d for v, d in db.items() if d.get('subset') == subset}}
+    gt = {'database': {v: d for v, d in db.items() if subset is None or d.get('subset') == subset}}
     rows, memo = [], {}  # the proposals of a query video are the same in every draw
     for k in ks:
         for d in range(n_draws):
