@@ -7,9 +7,11 @@ training epochs (`Trainer.one_epoch`, with its worker start-up) fed by: the same
 loading at all: the reference), one worker, one persistent worker, and the main process (`num_workers=0`).
 Prints each loader's clips/s per round and its ratio to the in-memory epoch of the same round (paired: the
 machine's pace drifts by up to 2x within minutes), with the median over rounds.
+Then the main process over one worker, paired by round.
 Measured on 2 cores (repro preset, warm cache): with 6 rounds of the same design, one worker 0.918x, persistent
-0.948x, main process 0.979x; with this script and 2 rounds, 0.918x, 0.925x and 0.921x. Not decisive between the
-loaders, so the presets keep their worker.
+0.948x, main process 0.979x; with this script and 2 rounds, 0.918x, 0.925x and 0.921x (not decisive). With 8
+rounds on an AMD EPYC without AVX-512: one worker 0.800x, persistent 0.897x, main process 0.955x; the main process
+over one worker 1.15x (1.07-1.34), above 1 in all 8 rounds. So the repro preset reads its clips in the main process.
 """
 import sys, tempfile
 from pathlib import Path
@@ -53,3 +55,6 @@ def bench_loader(preset:str='repro', # the `clap_nbdev.train` preset
         q = np.array(v) / ref
         print(f"{k:22s} clips/s {' '.join(f'{x:5.1f}' for x in v)}  / in memory: median {np.median(q):.3f} "
               f"(range {q.min():.3f}-{q.max():.3f})")
+    q = np.array(res['main process']) / np.array(res['one worker'])
+    print(f'main process / one worker, paired by round: median {np.median(q):.3f} (range {q.min():.3f}-{q.max():.3f}), '
+          f'above 1 in {int((q > 1).sum())} of {rounds} rounds')

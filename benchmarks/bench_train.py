@@ -1,6 +1,6 @@
 """Training throughput: the full pipeline against the bare model, paired epoch by epoch in one run.
 
-    python benchmarks/bench_train.py [--preset default] [--rounds 6] [--steps 24] [--frame_cache]
+    python benchmarks/bench_train.py [--preset default] [--rounds 6] [--steps 24] [--frame_cache] [--num_workers N] [--formats]
 
 For the preset's clip geometry, batch size and precision, each round times
 - a bare-model block of `--steps` steps: forward + backward + AdamW step of the same model and loss on random
@@ -12,13 +12,13 @@ For the preset's clip geometry, batch size and precision, each round times
 - a second bare block.
 The round's ratio is the epoch's clips/s over the mean of the two bare blocks around it: the machine's pace
 drifts by up to 2x within minutes, so only ratios measured side by side mean anything. Prints each round, the
-median ratio with its range (target >= 0.9x), then the bare model's clips/s in fp32 / bf16 autocast, with and
-without channels_last_3d. Runs unchanged on a CUDA machine (it reports the device).
-Measured on 2 cores of an AMD EPYC without AVX-512 (repro preset, warm cache): median 0.639x, 0.634x and
-0.628x in three runs of 8, 5 and 5 rounds (interquartile ranges within 0.62-0.65), below the 0.9x target.
-Unexplained so far: in one process on the same machine, `Trainer.one_batch` on real batches held in memory ran
-at 0.989x the bare model (12 paired blocks of 5 steps), and a script alternating bare blocks, a worker-fed epoch
-and an epoch of held batches gave 0.858x and 0.968x (4 rounds), so where this design loses the rest is open.
+median ratio with its range (target >= 0.9x), and with `--formats` the bare model's clips/s in fp32 / bf16
+autocast, with and without channels_last_3d. Runs unchanged on a CUDA machine (it reports the device).
+Measured on 2 cores of an AMD EPYC without AVX-512 (repro preset, warm cache): median 0.899x (interquartile
+0.853-0.949, 6 rounds) with the clips read in the main process, as the preset now does, and 0.800x (0.765-0.865,
+5 rounds) with one DataLoader worker. The 0.63x this benchmark printed before was its own error: it read the
+epoch's clock after the second bare block, so each epoch was charged the ~5 s of bare steps that followed it
+(`EpochTally.stop` now ends the epoch's clock with its last batch).
 """
 import tempfile, time
 
@@ -85,17 +85,20 @@ def bench_train(preset:str='default', # the `clap_nbdev.train` preset whose geom
                 rounds:int=6, # paired rounds: bare block, pipeline epoch, bare block
                 steps:int=24, # steps of each bare-model block
                 data:str=None, # dataset folder (default: the embedded synthetic dataset)
-                frame_cache:bool=False): # read clips from a warm `FrameCache` (filled by one untimed epoch first)
+                num_workers:int=None, # DataLoader workers (default: the preset's)
+                frame_cache:bool=False, # read clips from a warm `FrameCache` (filled by one untimed epoch first)
+                formats:bool=False): # then the bare model in fp32 / bf16, with and without channels_last_3d (slow on CPUs)
     "Training throughput: the full pipeline against the bare model, paired epoch by epoch."
     cfg = TrainConfig.from_preset(preset)
     device = torch.device('cuda' if torch.cuda.is_available() else 'cpu')
     print(f"device: {torch.cuda.get_device_name() if device.type == 'cuda' else 'cpu'}, {torch.get_num_threads()} threads, "
           f"preset {preset}: {cfg.backbone}, {cfg.frames}x{cfg.crop}x{cfg.crop}, batch {cfg.batch_size}, "
-          f"{resolve_precision(cfg.mixed_precision, device)}, channels_last={cfg.channels_last}")
+          f"{resolve_precision(cfg.mixed_precision, device)}, channels_last={cfg.channels_last}, "
+          f"{cfg.num_workers if num_workers is None else num_workers} workers")
     with tempfile.TemporaryDirectory() as tmp:
         cache = tmp if frame_cache else None
         if cache: train(preset=preset, data=data, out=tempfile.mkdtemp(), epochs=1, frame_cache=cache, progress=False)
-        tr = trainer(preset, cache, data=data, progress=False)
+        tr = trainer(preset, cache, data=data, num_workers=num_workers, progress=False)
         one, B = bare_step(cfg, tr.acc.device)
         for _ in range(3): one()
         rows = []
@@ -111,7 +114,7 @@ def bench_train(preset:str='default', # the `clap_nbdev.train` preset whose geom
               f'{a:6.2f} after: ratio {q[r]:.3f}')
     print(f'pipeline / bare model: median {np.median(q):.3f}x over {rounds} rounds (range {q.min():.3f}-{q.max():.3f}; '
           f'interquartile {np.quantile(q, .25):.3f}-{np.quantile(q, .75):.3f}); target >= 0.9x')
-    for bf16 in (False, True):
+    for bf16 in (False, True) if formats else ():
         for cl in (False, True):
             r = bare_clips_per_s(cfg, device, steps, bf16=bf16, channels_last=cl)
             print(f"bare model, {'bf16 autocast' if bf16 else 'fp32         '}, channels_last_3d={str(cl):5}: {r:7.2f} clips/s")

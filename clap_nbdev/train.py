@@ -149,9 +149,10 @@ PRESETS = {
     'tiny': dict(backbone='r2plus1d_18_w8', frames=4, clip_fps=3.75, short_side=40, crop=32, clips_per_segment=2,
                  batch_size=4, epochs=2, num_workers=0, mixed_precision='no', progress=False),
     # the reproduction's budget (`clap_nbdev.reproduce`): many short runs on 2 cores, quarter-width encoder, 32x32 crops;
-    # heads 10x the backbone's learning rate (the paper: 200x, with SGD)
+    # heads 10x the backbone's learning rate (the paper: 200x, with SGD); clips read in the main process: from the warm
+    # frame cache a DataLoader worker slows the model's 2 threads more than it saves (`bench_loader`: 1.15x, 8 rounds)
     'repro': dict(backbone='r2plus1d_18_w16', short_side=40, crop=32, clips_per_segment=2, max_val_clips=250,
-                  lr_backbone=1e-3, lr_heads=1e-2, progress=False),
+                  lr_backbone=1e-3, lr_heads=1e-2, num_workers=0, progress=False),
 }
 
 @patch(cls_method=True)
@@ -475,7 +476,9 @@ class EpochTally:
     skipped:Counter=field(default_factory=Counter) # clips skipped by this process, by reason
     skipped_before:int=0 # clips skipped, all ranks, before this process took the epoch over
     t0:float=field(default_factory=time.time) # when this process took the epoch over
-    def elapsed(self) -> float: return self.seconds + time.time() - self.t0
+    t1:float=None # when its last batch was done (`stop`); until then the clock runs
+    def elapsed(self) -> float: return self.seconds + (self.t1 or time.time()) - self.t0
+    def stop(self): self.t1 = time.time()
     def add(self, parts:dict, clips:int):
         for k, v in parts.items(): self.sums[k] += v.item()
         self.sums['n'] += 1; self.clips += clips
@@ -703,6 +706,7 @@ def one_epoch(self:Trainer, epoch:int) -> EpochTally:
         if parts: bar.set_postfix(loss=f"{parts['loss'].item():.3f}", clips_s=f'{tally.clips / tally.elapsed():.1f}')
         if cfg.save_every and (b + 1) % cfg.save_every == 0 and b + 1 < self.steps_per_epoch:
             self.save(epoch, b + 1, tally)
+    tally.stop()
     return tally
 
 # %% ../nbs/04_train.ipynb #44c4cc73
