@@ -1,13 +1,14 @@
 """The reproduction's wall time against its bare compute, in one run.
 
-    python benchmarks/bench_reproduce.py [--figures figures] [--preset repro]
+    python benchmarks/bench_reproduce.py [--figures figures] [--preset repro] [--rounds 5]
 
 Reads what a finished `python -m clap_nbdev.reproduce` wrote into `--figures`: the stage times
 (`reproduce_times.csv`) and the work done (`reproduce_work.json`: clips trained on, validated, and
 encoded for features and Fig. 2a, summed over encoders). Then measures, now, on this machine, the bare
 model's clips/s of the preset's shape: forward + backward + step on random tensors (training), and the
-encoder's forward alone (validation, features, Fig. 2a), each the median of 5 blocks measured alternately.
-The bare compute is the work divided by those rates; everything else (decoding, data generation, start-up, heads, metrics) is overhead.
+encoder's forward alone (validation, features, Fig. 2a), each the median of `--rounds` blocks measured alternately.
+The bare compute is the work divided by those rates; everything else (decoding, data generation, start-up,
+heads, metrics) is overhead.
 Target: overheads under 15 % of the wall time. The machine must be the run's (the reproduction records it in
 `reproduce_work.json`; the benchmark warns when they differ) and as idle as it was for the run.
 Measured on an AMD EPYC (AVX2, 2 cores) after a 3-seed run (`--seeds 0,1,2`, 49.8 min): wall 2987 s against
@@ -40,7 +41,7 @@ def bare_forward(cfg, device, batch=64):
     return one, batch
 
 
-def bare_rates(cfg, device, rounds:int=5) -> dict:
+def bare_rates(cfg, device, rounds:int) -> dict:
     "Training and forward clips/s of the bare model, each the median of `rounds` blocks measured alternately."
     (train, bt), (fwd, bf) = bare_step(cfg, device), bare_forward(cfg, device)
     train(); fwd()
@@ -63,19 +64,20 @@ def stage_overheads(times, work, train_rate, fwd_rate):
 
 @call_parse
 def bench_reproduce(figures:str='figures', # where the reproduction wrote its tables
-                    preset:str='repro'): # the training preset the reproduction ran
+                    preset:str='repro', # the training preset the reproduction ran
+                    rounds:int=5): # alternated blocks of each bare rate (their median is used)
     "The reproduction's wall time against the sum of its bare training and forward compute."
     times = pd.read_csv(Path(figures) / 'reproduce_times.csv', index_col=0)['seconds']
     work = json.loads((Path(figures) / 'reproduce_work.json').read_text())
     cfg, device = TrainConfig.from_preset(preset), torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    rates = bare_rates(cfg, device)
+    rates = bare_rates(cfg, device, rounds)
     train_rate, fwd_rate = rates['training'][0], rates['forward'][0]
     forward = work['validation clips'] + work.get('feature clips x encoders', 0) + work.get('fig. 2a clips x encoders', 0)
     bare = work['training clips'] / train_rate + forward / fwd_rate
     ran, now = work.get('machine', 'not recorded'), machine()
     print(f'the run computed on: {ran}; this benchmark on: {now}')
     if ran != now: print('WARNING: not the machine of the run: its bare compute below is not the run\'s, nor are the overheads')
-    print(f'bare rates now, median of 5 alternated blocks (range): ' + ', '.join(
+    print(f'bare rates now, median of {rounds} alternated blocks (range): ' + ', '.join(
           f'{k} {m:.1f} clips/s ({lo:.1f}-{hi:.1f})' for k, (m, lo, hi) in rates.items())
           + f' ({cfg.backbone}, {cfg.frames}x{cfg.crop}x{cfg.crop})')
     print(f"work: {work['training clips']} clips trained, {forward} encoded")
