@@ -65,6 +65,12 @@ def ranking(
 def _frame(x, cols):
     return x[cols].reset_index(drop=True) if isinstance(x, pd.DataFrame) else pd.DataFrame(list(x), columns=cols)
 
+def _rows_of(keys) -> dict:
+    "Key -> the indices of its rows, in row order."
+    out = {}
+    for i, k in enumerate(keys): out.setdefault(k, []).append(i)
+    return out
+
 def average_precision_detection(
     gt, # ground truth of one class: rows `(video, start, end)`, file order
     preds, # predictions of that class: rows `(video, start, end, score)`, file order
@@ -77,15 +83,20 @@ def average_precision_detection(
     gt, preds = _frame(gt, ['video', 'start', 'end']), _frame(preds, ['video', 'start', 'end', 'score'])
     if len(gt) == 0 or len(preds) == 0: return np.zeros(len(thr))
     empty = np.nan if order == 'official' else 0.                  # the official 0/0, or 0
-    segs = {v: g[['start', 'end']].to_numpy(float) for v, g in gt.groupby('video', sort=False)}
+    gseg, videos, pseg = (gt[['start', 'end']].to_numpy(float), preds['video'].to_numpy(),
+                          preds[['start', 'end']].to_numpy(float))
+    segs = {v: gseg[i] for v, i in _rows_of(gt['video'].to_numpy()).items()}
     taken = {v: np.zeros((len(thr), len(s)), bool) for v, s in segs.items()}
+    # each prediction's tIoUs, one matrix per video: the same numbers as one call per prediction, element by element
+    ious, row = {}, np.zeros(len(preds), int)
+    for v, i in _rows_of(videos).items():
+        if v in segs: ious[v], row[i] = segment_iou(pseg[i], segs[v], empty), np.arange(len(i))
     ranked = ranking(preds['score'].to_numpy(float), order)
-    videos, pseg = preds['video'].to_numpy(), preds[['start', 'end']].to_numpy(float)
     tp, rows = np.zeros((len(thr), len(ranked)), bool), np.arange(len(thr))
     for rank, i in enumerate(ranked):
         v = videos[i]
         if v not in segs: continue                               # no ground truth there: FP everywhere
-        iou = segment_iou(pseg[i], segs[v], empty)[0]            # [G]
+        iou = ious[v][row[i]]                                    # [G]
         by = ranking(iou, order)                                 # instances from the best tIoU, ties as `order`
         ok = ~(iou[by][None, :] < thr[:, None]) & ~taken[v][:, by]   # [T, G] free and not below each threshold
         first = ok.argmax(1)

@@ -141,7 +141,7 @@ def fit_localizer(features:dict, # video id -> `[T, D]` features
                   seed:int=0, # seeds the initialisation and dropout
                   videos:list=None) -> Localizer: # train on these videos instead of `subset`'s (e.g. `head_videos`)
     "Train the boundary head and the video classifier on the annotated videos of `subset` (or of `videos`)."
-    keep = None if videos is None else {bare_id(v) for v in videos}
+    t0, keep = time.perf_counter(), None if videos is None else {bare_id(v) for v in videos}
     pick = (lambda v: db[v].get('subset') == subset) if keep is None else (lambda v: v in keep)
     vids = [v for v in sorted(db) if pick(v) and db[v].get('annotations') and _get(features, v) is not None]
     if not vids:
@@ -164,7 +164,7 @@ def fit_localizer(features:dict, # video id -> `[T, D]` features
         opt.zero_grad()
         loss.backward()
         opt.step()
-    m.final_loss = loss.item()
+    m.final_loss, m.fit_s = loss.item(), time.perf_counter() - t0  # fit_s: what the benchmarks count as its compute
     return m.eval()
 
 # %% ../nbs/08_localize.ipynb #82f8f8c3
@@ -405,6 +405,7 @@ class ProbeResult:
     action_ok:np.ndarray
     classes:list # the action probe's classes
     within:float # seconds around a boundary for the boundary AUROC
+    fit_s:float=0. # seconds spent fitting the probes
     @property
     def video(self) -> np.ndarray: return self.clips.video
     def stats(self) -> dict:
@@ -414,21 +415,27 @@ class ProbeResult:
                 'fg AUROC (all)': lambda r: auroc(s[r], fg[r]), 'action accuracy': lambda r: _nanmean(ok[r])}
     def values(self) -> dict: return {k: f(np.arange(len(self.clips))) for k, f in self.stats().items()}
 
+def _fg_margin(probe:LinearProbe, x) -> np.ndarray:
+    z = probe.logits(x)
+    return z[:, 1] - z[:, 0]
+
 def fit_probes(train:Clips, # the clips the probes learn from (the head videos)
                test:Clips, # the clips they are scored on (validation)
                within:float=1., # seconds around a boundary for the boundary AUROC
                l2:float=1e-2, # L2 weight of both probes
-               max_iter:int=500) -> ProbeResult: # L-BFGS iterations
+               max_iter:int=500, # L-BFGS iterations
+               action:bool=True) -> ProbeResult: # fit the action probe (False: its accuracy is nan, its classes none)
     "A linear fg/bg probe and a linear action probe (foreground clips) on frozen features, scored on `test`."
-    fgp = LinearProbe(train.x, train.fg.astype(int), 2, l2, max_iter)
+    t0, fgp = time.perf_counter(), LinearProbe(train.x, train.fg.astype(int), 2, l2, max_iter)
+    if not action: return ProbeResult(test, _fg_margin(fgp, test.x), np.full(len(test), np.nan), [], within,
+                                      time.perf_counter() - t0)
     classes = sorted(set(train.label[train.fg]))
     if len(classes) < 2:
         raise ValueError(f'fit_probes: the action probe needs 2 classes among its training clips, got {classes}')
     act = LinearProbe(train.x[train.fg], [classes.index(c) for c in train.label[train.fg]], len(classes), l2, max_iter)
-    z, known = fgp.logits(test.x), test.fg & np.isin(test.label, classes)
-    ok = np.full(len(test), np.nan)
+    known, ok = test.fg & np.isin(test.label, classes), np.full(len(test), np.nan)
     if known.any(): ok[known] = np.asarray(classes, dtype=object)[act.predict(test.x[known])] == test.label[known]
-    return ProbeResult(test, z[:, 1] - z[:, 0], ok, classes, within)
+    return ProbeResult(test, _fg_margin(fgp, test.x), ok, classes, within, time.perf_counter() - t0)
 
 def video_intervals(res, # `.video` (a bare id per row) and `.stats()`: a `ProbeResult` or `GroundingResult`
                     n_boot:int=2000, # resamples of the videos
@@ -541,7 +548,7 @@ def fit_grounding(features:dict, # video id -> `[T, D]`
                   seed:int=0) -> GroundingHead: # seeds the initialisation and the batches
     "Train a `GroundingHead` on (caption, clips of its span) pairs of the training captions."
     if not queries: raise ValueError('fit_grounding: no caption to train on')
-    vids = sorted({v for v, _, _ in queries})
+    t0, vids = time.perf_counter(), sorted({v for v, _, _ in queries})
     xs = [np.asarray(_get(features, v), np.float32) for v in vids]
     Tm, D = max(len(x) for x in xs), xs[0].shape[1]
     E = torch.as_tensor(np.asarray(embed([c.text for _, c, _ in queries])), dtype=torch.float32)
@@ -561,7 +568,7 @@ def fit_grounding(features:dict, # video id -> `[T, D]`
         opt.zero_grad()
         loss.backward()
         opt.step()
-    head.final_loss = loss.item()
+    head.final_loss, head.fit_s = loss.item(), time.perf_counter() - t0
     return head.eval()
 
 # %% ../nbs/08_localize.ipynb #592bfdb7
@@ -637,10 +644,13 @@ def predict_proposals(model:Localizer, # from `fit_localizer`
     return {'version': 'VERSION 1.3', 'results': results, 'external_data': {}}
 
 # %% ../nbs/08_localize.ipynb #66c30a2e
-def _seed_row(m:Localizer, features:dict, db:dict, gt:dict, vids:list, subset:str, ans) -> dict:
-    "One head's oracle-label mAP, AR@AN and own-classifier mAP, in percent."
+def _seed_row(m:Localizer, features:dict, db:dict, gt:dict, vids:list, subset:str, ans, secondary:bool=True) -> dict:
+    "One head's oracle-label mAP, and (`secondary`) AR@AN and own-classifier mAP, in percent."
     props = predict_proposals(m, features, db, vids)
-    o, ar = oracle_label_map(gt, props, subset), average_recall_at_proposals(gt, props, subset=subset)
+    o = oracle_label_map(gt, props, subset)
+    oracle = {f'oracle {k}': v for k, v in o.summary().items()}
+    if not secondary: return oracle
+    ar = average_recall_at_proposals(gt, props, subset=subset)
     own_v = [v for v in vids if all(a['label'] in m.classes for a in db[v]['annotations'])]
     # the head's classes with ground truth here
     present = sorted({a['label'] for v in own_v for a in db[v]['annotations']})
@@ -648,8 +658,7 @@ def _seed_row(m:Localizer, features:dict, db:dict, gt:dict, vids:list, subset:st
     else:  # no scored video is all of the head's classes: the own classifier has nothing it could get right
         log.warning('own-classifier mAP: no video of %r has only the head\'s classes %s; nan', subset, m.classes)
         own = {k: math.nan for k in o.summary()}
-    return {**{f'oracle {k}': v for k, v in o.summary().items()}, **ar.summary(ans),
-            **{f'own {k}': v for k, v in own.items()}}
+    return {**oracle, **ar.summary(ans), **{f'own {k}': v for k, v in own.items()}}
 
 def localization_scores(features:dict, # video id -> `[T, D]`
                         db:dict, # ActivityNet database
@@ -659,6 +668,7 @@ def localization_scores(features:dict, # video id -> `[T, D]`
                         classes:list=None,
                         head:list=None, # videos the head trains on (default: `head_videos`)
                         ans=(1, 5, 10, 100), # AR@AN at these average numbers of proposals per video
+                        secondary:bool=True, # also AR@AN and own-classifier mAP (False: the oracle-label mAP only)
                         **fit_kw) -> dict: # passed to `fit_localizer` (epochs, L, hidden...)
     "Per head seed: oracle-label mAP of class-agnostic proposals (primary), AR@AN, own-classifier mAP (secondary, nan without a video of the head's classes); means with t intervals over seeds."
     note = f'head: the {len(head)} videos given' if head is not None else None
@@ -668,7 +678,7 @@ def localization_scores(features:dict, # video id -> `[T, D]`
     gt, rows, models = {'database': {v: db[v] for v in vids}}, {}, []
     for s in seeds:
         models.append(fit_localizer(features, db, seed=s, videos=head, **fit_kw))
-        rows[s] = _seed_row(models[-1], features, db, gt, vids, subset, ans)
+        rows[s] = _seed_row(models[-1], features, db, gt, vids, subset, ans, secondary)
     table = pd.DataFrame.from_dict(rows, orient='index').rename_axis('seed')
     summary = {c: paired_diff(table[c].to_numpy()) for c in table.columns if np.isfinite(table[c]).all()} if len(table) > 1 else {}
     return dict(table=table, summary=summary, head=note, models=models, videos=vids)
@@ -749,31 +759,38 @@ def evaluate_encoders(
     within:float=1., # seconds around a boundary for the boundary AUROC
     subset:str='validation', # the videos scored
     fit_kw:dict=None, # passed to `fit_localizer`
-    ground_kw:dict=None,
-) -> dict: # passed to `fit_grounding`
-    "Every metric of this section per encoder with its interval, the first minus the second with theirs, and the seconds each part took."
-    names, vids, times, res, eff = list(encoders), eval_videos(db, subset), {}, {}, {}
+    ground_kw:dict=None, # passed to `fit_grounding`
+    # only the primary values, for callers that compare many encoders themselves: no intervals, no differences,
+    # no AR@AN, own-classifier mAP or action probe (`effects` and `differences` are empty)
+    primary_only:bool=False,
+) -> dict:
+    "Every metric of this section per encoder with its interval, the first minus the second with theirs, the seconds each part took and the seconds of it spent fitting heads."
+    names, vids, times, res, eff, full = list(encoders), eval_videos(db, subset), {}, {}, {}, not primary_only
+    fit_s = {}  # per encoder: seconds fitting its heads and probes, compute on features in memory
     head, note = head_videos(db)
-    def put(part, n, r, e): res.setdefault(part, {})[n] = r; eff.setdefault(part, {})[n] = e
+    def put(part, n, r, effects): # `effects`: a function, not called for the primary values only
+        res.setdefault(part, {})[n] = r
+        if full: eff.setdefault(part, {})[n] = effects()
     for n, f in encoders.items():
         with _timed(times, 'probes', n):
-            r = fit_probes(clip_table(f, db, head), clip_table(f, db, vids), within)
-            put('probes', n, r, video_intervals(r, n_boot))
+            r = fit_probes(clip_table(f, db, head), clip_table(f, db, vids), within, action=full)
+            put('probes', n, r, lambda: video_intervals(r, n_boot))
         with _timed(times, 'localization', n):
-            loc = localization_scores(f, db, seeds, subset, head=head, **(fit_kw or {}))
-            put('localization', n, loc, loc['summary'])
+            loc = localization_scores(f, db, seeds, subset, head=head, secondary=full, **(fit_kw or {}))
+            put('localization', n, loc, lambda: loc['summary'])
         if unseen:
             with _timed(times, 'few-shot', n):
                 d = fewshot_draws(loc['models'][0], f, db, unseen, ks, n_draws, subset, kinds)
-                put('few-shot', n, d, _fewshot_effects(d))
+                put('few-shot', n, d, lambda: _fewshot_effects(d))
         if captions:
             with _timed(times, 'grounding', n):
                 # the head's videos train it and the scored videos score it, whatever else the features hold
                 g = fit_grounding(f, caption_queries(f, captions[0], db, head), embed, **(ground_kw or {}))
                 r = ground_captions(g, f, caption_queries(f, captions[1], db, vids), embed, db=db)
-                put('grounding', n, r, video_intervals(r, n_boot))
-    return dict(names=names, head=note, results=res, effects=eff, times=times,
-                differences=_differences(res, names, n_boot))
+                put('grounding', n, r, lambda: video_intervals(r, n_boot))
+        fit_s[n] = res['probes'][n].fit_s + sum(m.fit_s for m in loc['models']) + (g.fit_s if captions else 0.)
+    return dict(names=names, head=note, results=res, effects=eff, times=times, fit_s=fit_s,
+                differences=_differences(res, names, n_boot) if full else {})
 
 UNITS = {'probes': 'videos (bootstrap)', 'localization': 'head seeds (t)',
          'few-shot': 'support draws (spread; difference: paired t)', 'grounding': 'videos (bootstrap)'}

@@ -247,7 +247,7 @@ def score_setting(root:Path, weights:dict, spec, cfg:TrainConfig, head_seeds:lis
     "`(endpoints per encoder, Fig. 2a table)` of one setting: one decoding pass for all the encoders' features, one for the Fig. 2a clips."
     if not weights: return pd.DataFrame(columns=['variant', 'seed']), None
     db, meta = load_anet(root / 'activity_net.v1-3.min.json'), json.loads((root / 'synth.json').read_text())
-    counts = Counter() if counts is None else counts  # clips encoded, for `benchmarks/bench_reproduce.py`
+    counts = Counter() if counts is None else counts  # clips encoded, seconds fitting heads: `benchmarks/bench_reproduce.py`
     few, ground = any(e.startswith('1-shot') for e in endpoints), 'grounding R@1 IoU 0.5' in endpoints
     vids = sorted(v for v, d in db.items() if d.get('subset') in ('head', 'validation') and d.get('annotations'))
     encoders = {n: load_encoder(str(w))[0] for n, w in weights.items()}
@@ -263,7 +263,8 @@ def score_setting(root:Path, weights:dict, spec, cfg:TrainConfig, head_seeds:lis
     with stage(times, 'evaluation'):
         ev = evaluate_encoders(feats, db, meta['unseen_classes'] if few else None, unseen_kinds(meta), caps,
                                cached_embed(TextEncoder(cfg.text_model, cfg.pooling)) if ground else None,
-                               seeds=head_seeds, ks=(1,), n_draws=n_draws, n_boot=50)
+                               seeds=head_seeds, ks=(1,), n_draws=n_draws, primary_only=True)
+    counts['head fitting seconds'] += sum(ev['fit_s'].values())
     vals = endpoint_values(ev, gaps)
     vals = vals.assign(variant=[n.rsplit('_s', 1)[0] for n in vals.index], seed=[int(n.rsplit('_s', 1)[1]) for n in vals.index])
     return vals, gaps
