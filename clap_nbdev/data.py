@@ -241,7 +241,7 @@ class VideoError(RuntimeError):
         self.path, self.problem, self.detail = str(path), problem, detail
         super().__init__(f'{path}: {problem}' + (f': {detail}' if detail else ''))
 
-@dataclass
+@dataclass(frozen=True)  # `probe_video` hands the same one to every caller
 class VideoMeta:
     "What the loader needs to know about a video file."
     path: str
@@ -269,6 +269,16 @@ def probe_video(path:str|Path, # a video file
     "Frame count, rate, size and timing of a video from its packets, decoding nothing; raises `VideoError` if it cannot be used."
     path = Path(path)
     if not path.is_file(): raise VideoError(path, 'no such file')
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, allow_vfr, vfr_tol)
+    if key not in _PROBED: _PROBED[key] = _probe(path, allow_vfr, vfr_tol)
+    return _PROBED[key]
+
+# a file unchanged since it was probed (path, size, modification time) is not read again: every training run,
+# feature extraction and analysis of a reproduction probes the same videos
+_PROBED = {}
+
+def _probe(path:Path, allow_vfr:bool, vfr_tol:float) -> VideoMeta:
     try:
         with av.open(str(path)) as c:
             if not c.streams.video: raise VideoError(path, 'no video stream')

@@ -285,13 +285,14 @@ def machine() -> str:
     return f'{name} ({vec}), {os.cpu_count()} cores'
 
 def _training_clips(out:Path, settings:list) -> dict:
-    "Clips trained on and validated, over the start encoder and every run of `settings` (from their `metrics.jsonl`)."
-    train_n = val_n = 0
+    "Clips trained on and validated, and seconds in training steps, over the start encoder and every run of `settings` (their `metrics.jsonl`)."
+    train_n = val_n = step_s = 0
     for run in [out / 'start'] + [r for n in settings for r in sorted((out / n).glob('*_s*'))]:
         for line in (run / 'metrics.jsonl').read_text().splitlines():
             m = json.loads(line)
             train_n, val_n = train_n + round(m['train_clips_per_s'] * m['train_time_s']), val_n + m.get('val_clips', 0)
-    return {'training clips': train_n, 'validation clips': val_n}
+            step_s += m.get('train_step_time_s', 0.)  # absent from the metrics of earlier versions
+    return {'training clips': train_n, 'validation clips': val_n, 'training step seconds': step_s}
 
 def start_encoder(out:Path, root:Path, flags:dict, epochs:int) -> Path:
     "The start encoder of every run: trimmed action classification of the foreground clips (the Kinetics stand-in), trained once."

@@ -477,6 +477,7 @@ class EpochTally:
     skipped_before:int=0 # clips skipped, all ranks, before this process took the epoch over
     t0:float=field(default_factory=time.time) # when this process took the epoch over
     t1:float=None # when its last batch was done (`stop`); until then the clock runs
+    step_seconds:float=0. # of the training time, the time inside `one_batch` (forward, backward, update): its compute
     def elapsed(self) -> float: return self.seconds + (self.t1 or time.time()) - self.t0
     def stop(self): self.t1 = time.time()
     def add(self, parts:dict, clips:int):
@@ -486,10 +487,11 @@ class EpochTally:
     def state(self, skipped_all_ranks:int) -> dict:
         "What a checkpoint keeps; `skipped_all_ranks`: this process's skips summed over ranks."
         return dict(sums=dict(self.sums), clips=self.clips, seconds=self.elapsed(),
-                    skipped_before=self.skipped_before + skipped_all_ranks)
+                    skipped_before=self.skipped_before + skipped_all_ranks, step_seconds=self.step_seconds)
     @classmethod
     def from_state(cls, s:dict):
-        return cls(Counter(s['sums']), s['clips'], s['seconds'], Counter(), s['skipped_before'])
+        return cls(Counter(s['sums']), s['clips'], s['seconds'], Counter(), s['skipped_before'],
+                   step_seconds=s.get('step_seconds', 0.))  # absent from checkpoints of earlier versions
 
 # %% ../nbs/04_train.ipynb #cd569413
 def resume_conflicts(saved:dict, # the checkpoint's record (its settings, or its data)
@@ -702,7 +704,9 @@ def one_epoch(self:Trainer, epoch:int) -> EpochTally:
     bar = tqdm(dl, total=self.steps_per_epoch, initial=first, disable=not (self.main and cfg.progress),
                desc=f'epoch {epoch}', leave=False)
     for b, batch in enumerate(bar, start=first):
-        parts = self.one_batch(batch, epoch, b, tally)
+        t = time.time()
+        parts = self.one_batch(batch, epoch, b, tally)  # it ends reading the loss, so a GPU has finished the step
+        tally.step_seconds += time.time() - t
         if parts: bar.set_postfix(loss=f"{parts['loss'].item():.3f}", clips_s=f'{tally.clips / tally.elapsed():.1f}')
         if cfg.save_every and (b + 1) % cfg.save_every == 0 and b + 1 < self.steps_per_epoch:
             self.save(epoch, b + 1, tally)
@@ -759,7 +763,8 @@ def end_epoch(self:Trainer, epoch:int, tally:EpochTally):
         raise RuntimeError(f"epoch {epoch}: no batch could be used; skipped clips by reason: {dict(tally.skipped)}")
     seconds = tally.elapsed()
     m = {'epoch': epoch + 1, 'step': (epoch + 1) * self.steps_per_epoch, 'lr': self.opt.param_groups[0]['lr'],
-         'train_clips_per_s': tally.clips / seconds, 'train_time_s': seconds, **tally.means(), **self.validate(),
+         'train_clips_per_s': tally.clips / seconds, 'train_time_s': seconds, 'train_step_time_s': tally.step_seconds,
+         **tally.means(), **self.validate(),
          'skipped_clips': self.count(sum(tally.skipped.values())) + tally.skipped_before}
     if tally.skipped: print(f'epoch {epoch}: skipped on process {self.acc.process_index}: {dict(tally.skipped)}')
     self.history.append(m)
