@@ -279,6 +279,7 @@ def probe_video(path:str|Path, # a video file
 _PROBED = {}
 
 def _probe(path:Path, allow_vfr:bool, vfr_tol:float) -> VideoMeta:
+    "`probe_video`'s reading of the file: its packets demuxed, nothing decoded."
     try:
         with av.open(str(path)) as c:
             if not c.streams.video: raise VideoError(path, 'no video stream')

@@ -416,6 +416,7 @@ class ProbeResult:
     def values(self) -> dict: return {k: f(np.arange(len(self.clips))) for k, f in self.stats().items()}
 
 def _fg_margin(probe:LinearProbe, x) -> np.ndarray:
+    "logit(fg) - logit(bg) of the fg/bg probe on `x`."
     z = probe.logits(x)
     return z[:, 1] - z[:, 0]
 
