@@ -214,6 +214,10 @@ def _quiet_local_load(name:str):
     finally:
         if was_on: hf_logging.enable_progress_bar()
 
+# (model, pooling, max length, batch size, texts) -> their embeddings on the CPU: the many runs of one process
+# (`clap_nbdev.reproduce`) that share a vocabulary encode it once, in the very chunks each would have used alone
+_VOCABULARIES = {}
+
 class TextEncoder(nn.Module):
     "Frozen BERT-family encoder with CLS or mean pooling and a per-string embedding cache."
     def __init__(self, name:str|None=None, # hub name or local folder; None: the packaged all-MiniLM-L6-v2
@@ -257,6 +261,13 @@ class TextEncoder(nn.Module):
             self.n_encoded += len(chunk)
         if not texts: return torch.zeros(0, self.dim, device=self.device)
         return torch.stack([self.cache[t] for t in texts]).to(self.device)
+    def encode_vocabulary(self, texts:list): # distinct strings, in the order a fresh encoder would encode them
+        "Fill the cache with `texts` in `batch_size` chunks; the same list through the same model is encoded once per process (`_VOCABULARIES`)."
+        key = (self.name, self.pooling, self.max_length, self.batch_size, tuple(texts))
+        if key not in _VOCABULARIES:
+            _VOCABULARIES[key] = self.encode(texts, use_cache=False).cpu()
+            self.n_encoded += len(texts)
+        self.cache.update(zip(texts, _VOCABULARIES[key]))
     def forward(self, texts:list): return self.encode(texts)
     def _meta(self): return dict(name=Path(self.name).name if Path(self.name).exists() else self.name,
                                  pooling=self.pooling, max_length=self.max_length, dim=self.dim)

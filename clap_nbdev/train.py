@@ -592,7 +592,7 @@ def build_model(self:Trainer):
     "The text encoder (every text encoded), model and loss as one `TrainStep`, and the optimizer."
     cfg, variant = self.cfg, VARIANTS[self.cfg.variant]
     self.text = TextEncoder(cfg.text_model, cfg.pooling).to(self.acc.device) if variant.contrastive else None
-    if self.text is not None: self.text.encode(text_vocabulary(self.train_ds, self.val_ds))
+    if self.text is not None: self.text.encode_vocabulary(text_vocabulary(self.train_ds, self.val_ds))
     model = CLAPModel(video_encoder(cfg.backbone, cfg.weights), self.text.dim if self.text else None, len(self.seen))
     if cfg.sync_bn and self.acc.num_processes > 1: model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if cfg.channels_last: model = model.to(memory_format=torch.channels_last_3d)
