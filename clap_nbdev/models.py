@@ -215,8 +215,9 @@ def _quiet_local_load(name:str):
         if was_on: hf_logging.enable_progress_bar()
 
 # (model, pooling, max length, batch size, texts) -> their embeddings on the CPU: the many runs of one process
-# (`clap_nbdev.reproduce`) that share a vocabulary encode it once, in the very chunks each would have used alone
-_VOCABULARIES = {}
+# (`clap_nbdev.reproduce`) that share a vocabulary encode it once, in the very chunks each would have used alone;
+# the last `_KEEP_VOCABULARIES` are kept (a real ActivityNet Captions vocabulary is ~300 MB with BERT-base)
+_VOCABULARIES, _KEEP_VOCABULARIES = {}, 4
 
 class TextEncoder(nn.Module):
     "Frozen BERT-family encoder with CLS or mean pooling and a per-string embedding cache."
@@ -265,6 +266,7 @@ class TextEncoder(nn.Module):
         "Fill the cache with `texts` in `batch_size` chunks; the same list through the same model is encoded once per process (`_VOCABULARIES`)."
         key = (self.name, self.pooling, self.max_length, self.batch_size, tuple(texts))
         if key not in _VOCABULARIES:
+            while len(_VOCABULARIES) >= _KEEP_VOCABULARIES: _VOCABULARIES.pop(next(iter(_VOCABULARIES)))
             _VOCABULARIES[key] = self.encode(texts, use_cache=False).cpu()
             self.n_encoded += len(texts)
         self.cache.update(zip(texts, _VOCABULARIES[key]))
