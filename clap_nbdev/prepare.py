@@ -14,7 +14,7 @@ import os
 import shutil
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from contextlib import nullcontext
 from fractions import Fraction
 from pathlib import Path
@@ -24,7 +24,7 @@ from fastcore.script import bool_arg, call_parse
 from tqdm.auto import tqdm
 
 from .data import VIDEO_EXTS, VideoError, resized_size
-from .utils import atomic_write_text, clean_stale_tmp, tmp_name
+from .utils import atomic_write_text, clean_stale_tmp, exported, process_pool, tmp_name
 
 # %% ../nbs/05a_prepare.ipynb #a458c66d
 log = logging.getLogger(__name__)
@@ -188,9 +188,10 @@ def prepare_videos(
     todo = _plan(files, vdst, prepare_settings(**kwargs), report)
     workers = min(workers or os.cpu_count() or 1, max(len(todo), 1))
     with tqdm(total=len(todo), desc='videos', disable=not progress, leave=False) as bar, \
-         (ProcessPoolExecutor(workers) if workers > 1 else nullcontext()) as pool:
-        jobs = ([pool.submit(_prepare_job, f, vdst / f'{f.stem}.mp4', kwargs) for f in todo] if pool else
-                (_prepare_job(f, vdst / f'{f.stem}.mp4', kwargs) for f in todo))
+         (process_pool(workers) if workers > 1 else nullcontext()) as pool:
+        run = exported(_prepare_job, 'clap_nbdev.prepare') if pool else _prepare_job  # a worker imports its function
+        jobs = ([pool.submit(run, f, vdst / f'{f.stem}.mp4', kwargs) for f in todo] if pool else
+                (run(f, vdst / f'{f.stem}.mp4', kwargs) for f in todo))
         for job in (as_completed(jobs) if pool else jobs):
             f, problem = job.result() if pool else job
             if problem is None: report['prepared'] += 1

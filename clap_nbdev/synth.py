@@ -20,7 +20,6 @@ import string
 import tempfile
 import time
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import av
@@ -30,6 +29,8 @@ from fastcore.meta import delegates
 from fastcore.script import call_parse
 from filelock import FileLock
 from PIL import Image, ImageDraw
+
+from .utils import exported, process_pool
 
 # %% ../nbs/00_synth.ipynb #399167aa
 COLOURS = {'red': (220, 45, 45), 'green': (45, 185, 70), 'blue': (55, 90, 235), 'yellow': (235, 215, 45),
@@ -596,7 +597,8 @@ def caption_pair_cosines(emb:np.ndarray, # `[N, D]` caption embeddings
 
 # %% ../nbs/00_synth.ipynb #b4a3e00d
 def _render_one(args):
-    plan, cfg, out = args
+    plan, config, out = args  # settings as a dict: a worker process builds them with its own `SynthConfig`
+    cfg = SynthConfig.from_record(config)
     n = write_mp4(render_frames(plan, cfg), Path(out) / f"v_{plan['id']}.mp4", cfg.fps, cfg.gop, cfg.crf)
     assert n == plan['n_frames'], f"v_{plan['id']}: wrote {n} frames, planned {plan['n_frames']}"
     return n
@@ -645,12 +647,12 @@ def make_synth(out:str|Path, # destination folder; must not exist yet (or be emp
     try:
         plans, unseen = plan_dataset(cfg)
         (tmp / 'videos').mkdir(); (tmp / 'captions').mkdir()
-        db, jobs = anet_json(plans, cfg), [(p, cfg, tmp / 'videos') for p in plans]
+        db, jobs = anet_json(plans, cfg), [(p, cfg.as_dict(), tmp / 'videos') for p in plans]
         workers = workers or os.cpu_count() or 1
         if videos_from: _link_videos(Path(videos_from), db, plans, tmp / 'videos')
         elif workers == 1: list(map(_render_one, jobs))
         else:
-            with ProcessPoolExecutor(workers) as ex: list(ex.map(_render_one, jobs, chunksize=1))
+            with process_pool(workers) as ex: list(ex.map(exported(_render_one, 'clap_nbdev.synth'), jobs, chunksize=1))
         _dump(db, tmp / 'activity_net.v1-3.min.json')
         by_subset = lambda s: [p for p in plans if p['subset'] == s]
         _dump(captions_json(by_subset('training'), cfg), tmp / 'captions' / 'train.json')
