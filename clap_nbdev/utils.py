@@ -17,6 +17,8 @@ import random
 import re
 import shutil
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -144,10 +146,16 @@ def resolve_precision(setting:str, # 'auto', 'bf16', 'fp16' or 'no'
     return 'bf16' if device.type == 'cuda' and bf16_is_fast(device) else 'no'  # CPU bf16 learns less (above)
 
 # %% ../nbs/00a_utils.ipynb #9aaf207d
+@contextmanager
 def process_pool(workers:int) -> ProcessPoolExecutor:
     "`workers` processes started from a fresh server (forkserver, else spawn): never a fork of this process and its threads' locks."
     method = 'forkserver' if 'forkserver' in multiprocessing.get_all_start_methods() else 'spawn'
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method))
+    try:
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool: yield pool
+    except BrokenProcessPool as e:
+        raise RuntimeError('a worker process died (killed, out of memory, or it could not start: workers are fresh processes '
+                           'that import the main script, so a script that calls this at its top level needs '
+                           "`if __name__ == '__main__':`; workers=1 runs in this process)") from e
 
 def exported(fn, # a function for a worker process
              module:str): # the package module that exports it
